@@ -1,0 +1,55 @@
+"""`python -m label_app`: parse arguments and call label_app.cli."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .cli import run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project", default=argparse.SUPPRESS,
+                        help="project folder holding labels/, seeds/ and models/ (default: .)")
+    p = argparse.ArgumentParser(prog="python -m label_app", description="Sentence annotation by topic and stance.")
+    p.add_argument("--project", default=".", help="project folder holding labels/, seeds/ and models/ (default: .)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("ingest", parents=[common], help="segment article files into sentences (default: the project's seeds/)")
+    s.add_argument("paths", nargs="*", help="files or folders (.txt, .md, .csv, .jsonl); copied into seeds/")
+
+    s = sub.add_parser("version", parents=[common], help="write an immutable snapshot of the current labels")
+    s.add_argument("--note", default="", help="a note stored with the version")
+
+    sub.add_parser("versions", parents=[common], help="list label versions and check each against its sha256")
+
+    s = sub.add_parser("diff", parents=[common], help="labels added, changed and removed between two versions")
+    s.add_argument("a", help="version number (or 'current' for the live labels)")
+    s.add_argument("b", help="version number (or 'current' for the live labels)")
+    s.add_argument("--limit", type=int, default=50, help="rows shown per kind of change (default 50)")
+
+    s = sub.add_parser("import-labels", parents=[common], help="import labels from a CSV (text, topic, stance columns)")
+    s.add_argument("file", help="CSV file with columns text, topic, stance (optional sentence_id, article_id, annotator)")
+    s.add_argument("--annotator", default=None, help="annotator for rows without an annotator column (default: import)")
+
+    s = sub.add_parser("export", parents=[common], help="export a label version as csv, jsonl or a spaCy DocBin")
+    s.add_argument("--version", default=None, help="version number (default: latest)")
+    s.add_argument("--format", choices=["csv", "jsonl", "spacy"], default="csv", help="output format (default csv)")
+    s.add_argument("--out", default=None, help="output file (default: exports/labels-vNNNN.EXT in the project)")
+    s.add_argument("--task", choices=["topic", "stance"], default="topic",
+                   help="for --format spacy: which task fills doc.cats (default topic)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

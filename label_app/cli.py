@@ -1,0 +1,124 @@
+"""Command implementations for `python -m label_app`; each returns an exit code and prints for people."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+from . import store
+from .corpus import ingest, load_corpus
+from .errors import LabelAppError
+from .project import Project
+from .schema import Schema, load_schema
+
+
+def _say_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def setup_warnings() -> None:
+    """Torn rows and similar store warnings print as one line each on stderr."""
+    warnings.showwarning = _say_warning
+    warnings.simplefilter("always", store.TornRowWarning)
+
+
+def corpus_index(project: Project) -> dict[str, tuple[str, str]]:
+    """Sentence text -> (sentence_id, article_id) for the current corpus."""
+    df = load_corpus(project)
+    return {t: (s, a) for t, s, a in zip(df["text"], df["sentence_id"], df["article_id"], strict=True)}
+
+
+def cmd_ingest(project: Project, paths: list[str]) -> int:
+    report = ingest(project, paths or None)
+    print(report.summary())
+    return 0
+
+
+def cmd_version(project: Project, note: str) -> int:
+    rec, created = store.create_version(project, note=note)
+    print(f"version {rec['version']}: {rec['rows']} labels, sha256 {rec['sha256'][:12]}"
+          + (f", parent {rec['parent']}" if rec["parent"] else "") + (f" ({rec['note']})" if rec["note"] else ""))
+    return 0
+
+
+def cmd_versions(project: Project) -> int:
+    versions = store.read_manifest(project)
+    if not versions:
+        print("no label versions yet")
+        return 0
+    bad = 0
+    for rec in versions:
+        try:
+            store.verify_version(project, rec["version"])
+            state = "ok"
+        except LabelAppError as exc:
+            state = f"TAMPERED: {exc}"
+            bad += 1
+        print(f"v{rec['version']:04d}  {rec['created']}  {rec['rows']:>6} labels  {state}"
+              + (f"  {rec['note']}" if rec.get("note") else ""))
+    return 1 if bad else 0
+
+
+def cmd_diff(project: Project, a: str, b: str, limit: int) -> int:
+    d = store.diff_labels(store.labels_for(project, a), store.labels_for(project, b))
+    print(f"{a} -> {b}: {len(d.added)} added, {len(d.changed)} changed, {len(d.removed)} removed")
+
+    def short(r: dict[str, str]) -> str:
+        return f"topic={r['topic'] or '-'} stance={r['stance'] or '-'}"
+
+    for r in d.added[:limit]:
+        print(f"+ {r['sentence_id']} [{r['annotator']}] {short(r)}  {r['text'][:70]!r}")
+    for old, new in d.changed[:limit]:
+        print(f"~ {new['sentence_id']} [{new['annotator']}] {short(old)} -> {short(new)}  {new['text'][:60]!r}")
+    for r in d.removed[:limit]:
+        print(f"- {r['sentence_id']} [{r['annotator']}] {short(r)}  {r['text'][:70]!r}")
+    hidden = sum(max(0, len(x) - limit) for x in (d.added, d.changed, d.removed))
+    if hidden:
+        print(f"... {hidden} more (use --limit)")
+    return 0
+
+
+def cmd_import(project: Project, schema: Schema, file: str, annotator: str | None) -> int:
+    rep = store.import_labels(project, schema, Path(file), annotator=annotator, corpus_index=corpus_index(project))
+    print(f"imported {rep.rows} labels from {file} (annotators: {', '.join(rep.annotators) or '-'}; "
+          f"{rep.matched_corpus} matched corpus sentences)")
+    if rep.skipped_empty:
+        print(f"  {rep.skipped_empty} rows without topic or stance were skipped")
+    if rep.ignored_columns:
+        print(f"  ignored columns: {', '.join(rep.ignored_columns)}")
+    return 0
+
+
+def cmd_export(project: Project, schema: Schema, version: str | None, fmt: str, out: str | None, task: str) -> int:
+    number = store.resolve_version(project, version)
+    path = store.write_export(project, schema, number, fmt, Path(out) if out else None, task=task)
+    print(f"exported version {number} as {fmt} to {path}")
+    return 0
+
+
+def run(args) -> int:  # noqa: ANN001
+    """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1."""
+    setup_warnings()
+    project = Project.at(args.project)
+    try:
+        if args.command == "ingest":
+            return cmd_ingest(project, args.paths)
+        if args.command == "version":
+            return cmd_version(project, args.note)
+        if args.command == "versions":
+            return cmd_versions(project)
+        if args.command == "diff":
+            return cmd_diff(project, args.a, args.b, args.limit)
+        schema = load_schema(project.schema_path)
+        if args.command == "import-labels":
+            return cmd_import(project, schema, args.file, args.annotator)
+        if args.command == "export":
+            return cmd_export(project, schema, args.version, args.format, args.out, args.task)
+        raise LabelAppError(f"unknown command {args.command!r}")
+    except LabelAppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

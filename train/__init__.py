@@ -1,0 +1,1 @@
+"""Training loop: features, cross-validated model selection, evaluation, registry and pre-labeling."""
