@@ -258,11 +258,15 @@ def _title_from(text: str, fallback: str) -> str:
     return fallback
 
 
+def _unsupported(path: Path) -> str:
+    return f"unsupported file type {path.suffix.lower() or '(none)'!r} (use .txt, .md, .csv, .jsonl)"
+
+
 def read_article_file(path: Path, display: str) -> tuple[list[RawArticle], str]:
     """Articles in one file (all or nothing); returns (articles, encoding). Raises BadInput."""
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTS:
-        raise BadInput(f"{display}: unsupported file type {ext or '(none)'!r} (use .txt, .md, .csv, .jsonl)")
+        raise BadInput(f"{display}: {_unsupported(path)}")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -302,7 +306,7 @@ def read_table_text(text: str, ext: str, display: str) -> list[dict[str, str]]:
         except csv.Error as exc:
             raise BadInput(f"{display}: broken CSV: {exc}") from None
         return rows
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -416,7 +420,7 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
         files = [p] if p.is_file() else list(_walk(p, report))
         for f in files:
             if f.suffix.lower() not in SUPPORTED_EXTS:
-                report.skipped.append((str(f), f"unsupported file type {f.suffix.lower() or '(none)'!r}"))
+                report.skipped.append((str(f), _unsupported(f)))
                 continue
             dest = copy_into_seeds(project, f)
             report.copied.append(dest.name)
@@ -433,7 +437,7 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
     for path in _walk(seeds, report):
         rel = path.relative_to(seeds).as_posix()
         if path.suffix.lower() not in SUPPORTED_EXTS:
-            report.skipped.append((rel, f"unsupported file type {path.suffix.lower() or '(none)'!r}"))
+            report.skipped.append((rel, _unsupported(path)))
             continue
         st = path.stat()
         sig = [st.st_size, st.st_mtime_ns]

@@ -65,14 +65,14 @@ class Task:
         """Check `value` against the schema and return its canonical cell text; raise UnknownLabel."""
         if value is not None and not isinstance(value, str):
             value = str(value)
+        if not self.multi_label and value and MULTI_SEP in value:
+            raise UnknownLabel(f"{self.name} takes one label, got {value!r}")
         parts = self.split(value)
         bad = self.unknown(value)
         if bad:
             raise UnknownLabel(
                 f"unknown {self.name} label {bad[0]!r} (known: {', '.join(self.names)})"
             )
-        if len(parts) > 1 and not self.multi_label:
-            raise UnknownLabel(f"{self.name} takes one label, got {value!r}")
         order = {n: i for i, n in enumerate(self.names)}
         return MULTI_SEP.join(sorted(dict.fromkeys(parts), key=order.__getitem__))
 

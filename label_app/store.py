@@ -381,7 +381,8 @@ def current_labels(project: Project, rows: Iterable[dict[str, str]] | None = Non
 
 def _snapshot_bytes(labels: list[dict[str, str]]) -> bytes:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # QUOTE_ALL: a bare CR inside a field must be quoted too, or it would end the row on read
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     w.writerow(VERSION_COLUMNS)
     for r in sorted(labels, key=lambda r: (r["sentence_id"], r["annotator"])):
         w.writerow([r.get(c, "") for c in VERSION_COLUMNS])
@@ -610,8 +611,8 @@ def import_labels(
         if None in rec:
             problems.append(f"row {n}: more cells than columns")
             continue
-        get = lambda c: unguard_cell(rec.get(c) or "")  # noqa: E731
-        body, topic, stance = get("text"), get("topic").strip(), get("stance").strip()
+        cell = {c: unguard_cell(rec.get(c) or "") for c in header}
+        body, topic, stance = cell["text"], cell["topic"].strip(), cell["stance"].strip()
         for task, value in (("topic", topic), ("stance", stance)):
             bad = schema.task(task).unknown(value)
             if bad:
@@ -624,11 +625,11 @@ def import_labels(
         if not topic and not stance:
             skipped_empty += 1
             continue
-        who = get("annotator").strip() or default_annotator
+        who = cell.get("annotator", "").strip() or default_annotator
         if not _NAME_RE.match(who):
             problems.append(f"row {n}: invalid annotator {who!r}")
             continue
-        sid, aid = get("sentence_id").strip(), get("article_id").strip()
+        sid, aid = cell.get("sentence_id", "").strip(), cell.get("article_id", "").strip()
         if not sid and corpus_index and body in corpus_index:
             sid, aid = corpus_index[body]
         if sid and corpus_index is not None and body in corpus_index:
@@ -651,7 +652,7 @@ def export_rows(labels: list[dict[str, str]]) -> list[dict[str, str]]:
 def export_csv_text(labels: list[dict[str, str]]) -> str:
     """CSV export with the import's column names; formula-like cells are neutralised."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     w.writeheader()
     for r in export_rows(labels):
         w.writerow({k: guard_cell(v) for k, v in r.items()})

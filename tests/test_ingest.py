@@ -1,0 +1,149 @@
+"""Corpus ingestion: segmentation of messy lines, stable ids, encodings, bad files, table inputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from conftest import REPO, run_cli
+
+from label_app.corpus import (
+    KIND_HEADING,
+    KIND_META,
+    KIND_SENTENCE,
+    article_id_for,
+    classify_line,
+    ingest,
+    load_corpus,
+    safe_filename,
+    split_lines,
+)
+
+
+def _by_text(df):
+    return {t: k for t, k in zip(df["text"], df["kind"], strict=True)}
+
+
+def test_seed_tricky_lines_stay_apart_and_are_marked(project):
+    df = load_corpus(project)
+    kinds = _by_text(df)
+    for meta in ["Saturday 31 October 2020", "News ID: 83280", "Publish Date: 27 September 2020 - 22:21",
+                 "* Comment:"]:
+        assert kinds[meta] == KIND_META, meta
+    assert kinds["Says ambassador in Tehran"] == KIND_HEADING
+    assert kinds["Iraq aims to boost annual trade with Iran to $20 billion"] == KIND_HEADING
+    # no sentence swallowed a dateline or a headline
+    for text in df["text"]:
+        assert "News ID" not in text or text == "News ID: 83280"
+        assert not text.startswith("Saturday 31 October 2020 ")
+    # a sentence broken over a blank line (NBSP) in 001 is joined back into one
+    assert ("Iranian Foreign Minister Muhammad Javad Zarif called for the protection of diplomatic "
+            "installations in Iraq as he hosted his Iraqi counterpart.") in kinds
+    assert int((df["kind"] == KIND_SENTENCE).sum()) == 81
+    assert df["article_id"].nunique() == 5
+
+
+def test_classify_line_examples():
+    assert classify_line("Saturday 31 October 2020") == KIND_META
+    assert classify_line("News ID: 83280") == KIND_META
+    assert classify_line("* Comment:") == KIND_META
+    assert classify_line("12/03/2021 14:05") == KIND_META
+    assert classify_line("Iran and Iraq sign a gas deal") == KIND_HEADING
+    assert classify_line("Iran and Iraq signed a gas deal on Monday.") == KIND_SENTENCE
+
+
+def test_line_breaks_end_sentences():
+    text = "Headline Without Stop\nThe first sentence. The second one.\nSaturday 31 October 2020\nNext line."
+    assert split_lines(text) == [
+        "Headline Without Stop", "The first sentence. The second one.", "Saturday 31 October 2020", "Next line."
+    ]
+
+
+def test_ids_are_stable_across_reingest_and_new_articles(project):
+    first = load_corpus(project)[["sentence_id", "text"]].values.tolist()
+    again = ingest(project)
+    assert again.new_articles == 0
+    (project.seeds_dir / "zz_new.txt").write_text("A new article arrives. It has two sentences.\n", "utf-8")
+    rep = ingest(project)
+    assert rep.new_articles == 1 and rep.articles == 6
+    after = load_corpus(project)[["sentence_id", "text"]].values.tolist()
+    assert after[: len(first)] == first
+    assert len(after) == len(first) + 2
+
+
+def test_identical_article_is_one_article_whatever_the_encoding_details(project):
+    src = (REPO / "seeds" / "002_0ddcefdb2f5e0a12.txt").read_text("utf-8")
+    (project.seeds_dir / "copy_crlf_bom.txt").write_bytes(b"\xef\xbb\xbf" + src.replace("\n", "\r\n").encode())
+    rep = ingest(project)
+    assert rep.articles == 5 and rep.files == 6 and not rep.skipped
+    assert article_id_for(src) == article_id_for("\ufeff" + src.replace("\n", "\r\n"))
+
+
+def test_binary_and_undecodable_files_are_reported_and_skipped(project):
+    (project.seeds_dir / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
+    (project.seeds_dir / "empty.txt").write_bytes(b"")
+    (project.seeds_dir / "notes.pdf").write_bytes(b"%PDF-1.4")
+    rep = ingest(project)
+    skipped = dict(rep.skipped)
+    assert skipped["image.txt"] == "binary file (contains NUL bytes)"
+    assert skipped["empty.txt"] == "empty file"
+    assert skipped["notes.pdf"] == "unsupported file type '.pdf' (use .txt, .md, .csv, .jsonl)"
+    assert rep.articles == 5
+
+
+def test_cp1252_text_is_decoded_and_noted(empty_project):
+    (empty_project.seeds_dir / "old.txt").write_bytes("Caf\u00e9 talks \u201cwent well\u201d in Baghdad.".encode("cp1252"))
+    rep = ingest(empty_project)
+    assert rep.articles == 1 and ("old.txt", "decoded as cp1252") in rep.notes
+    assert load_corpus(empty_project)["text"].tolist() == ["Caf\u00e9 talks \u201cwent well\u201d in Baghdad."]
+
+
+def test_csv_and_jsonl_inputs(empty_project):
+    seeds = empty_project.seeds_dir
+    (seeds / "batch.csv").write_text('id,title,text\n7,Gas deal,"Iraq pays for gas. Talks continue."\n8,,Second one.\n',
+                                     "utf-8")
+    (seeds / "more.jsonl").write_text(json.dumps({"text": "From JSON lines.", "id": "x1"}) + "\n", "utf-8")
+    (seeds / "bad.csv").write_text("body\nno text column\n", "utf-8")
+    (seeds / "bad.jsonl").write_text('{"text": "ok"}\n{broken\n', "utf-8")
+    rep = ingest(empty_project)
+    assert rep.articles == 3
+    assert dict(rep.skipped) == {
+        "bad.csv": "needs a 'text' column (found: body)",
+        "bad.jsonl": "line 2: not valid JSON",
+    }
+    df = load_corpus(empty_project)
+    assert df[df["text"] == "Iraq pays for gas."]["title"].tolist() == ["Gas deal"]
+
+
+def test_ingest_paths_are_copied_into_seeds_with_safe_names(empty_project, tmp_path):
+    outside = tmp_path / "incoming"
+    outside.mkdir()
+    (outside / "my article (1).txt").write_text("Iraq and Iran met again. They agreed.\n", "utf-8")
+    rep = ingest(empty_project, [outside])
+    assert rep.copied == ["my_article_1.txt"]
+    assert (empty_project.seeds_dir / "my_article_1.txt").exists()
+    assert rep.articles == 1
+
+
+def test_symlink_out_of_the_folder_is_refused(empty_project, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Top secret sentence.\n", "utf-8")
+    (empty_project.seeds_dir / "link.txt").symlink_to(secret)
+    rep = ingest(empty_project)
+    assert dict(rep.skipped) == {"link.txt": "symlink points outside the folder"}
+    assert rep.articles == 0
+
+
+def test_safe_filename():
+    assert safe_filename("../../etc/passwd") == "passwd"
+    assert safe_filename("a;rm -rf $HOME.txt") == "a_rm_-rf_HOME.txt"
+    assert safe_filename("..\\evil.TXT") == "evil.txt"
+
+
+def test_cli_ingest_prints_summary(project):
+    shutil.copy(REPO / "seeds" / "000_5719b8656de3c067.txt", project.seeds_dir / "dup.txt")
+    res = run_cli("ingest", "--project", str(project.root))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0] == (
+        "5 articles (5 new), 81 sentences, 7 non-sentence lines, from 6 files; 0 files skipped"
+    )

@@ -1,0 +1,153 @@
+"""The label store: appends on disk at once, latest row wins, concurrent writers, torn rows."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import warnings
+from pathlib import Path
+
+import pytest
+
+from label_app import store
+from label_app.errors import InvalidName, LabelAppError, UnknownLabel
+from label_app.project import Project
+from label_app.schema import load_schema
+from label_app.store import LabelRow
+
+
+def _row(i: int, who: str = "ann", topic: str = "trade", stance: str = "favor") -> LabelRow:
+    return LabelRow(sentence_id=f"s{i}", article_id="a1", text=f"text {i}", annotator=who, topic=topic,
+                    stance=stance, seconds=1.5)
+
+
+def test_append_is_on_disk_when_call_returns(project, schema):
+    store.append_label(project, schema, _row(1))
+    raw = project.log_path.read_text("utf-8").splitlines()
+    assert raw[0] == ",".join(store.LOG_COLUMNS)
+    assert len(raw) == 2 and ",s1,a1,text 1,trade,favor,ann," in raw[1]
+
+
+def test_latest_row_is_the_current_label(project, schema):
+    store.append_label(project, schema, _row(1, topic="trade"))
+    store.append_label(project, schema, _row(1, topic="energy"))
+    store.append_label(project, schema, _row(1, who="bob", topic="security"))
+    store.append_label(project, schema, LabelRow("s2", "t2", "ann", topic="trade"))
+    store.append_label(project, schema, LabelRow("s2", "t2", "ann", action="clear"))
+    cur = {(r["sentence_id"], r["annotator"]): r["topic"] for r in store.current_labels(project)}
+    assert cur == {("s1", "ann"): "energy", ("s1", "bob"): "security"}
+    assert len(store.read_log(project).rows) == 5  # relabeling appends, nothing rewritten
+
+
+def test_row_fields_and_timestamp(project, schema):
+    d = store.append_label(project, schema, LabelRow("s9", "t", "ann", topic="trade", source="suggestion-accepted",
+                                                     model_version="m0001", seconds=2.25))
+    row = store.read_log(project).rows[0]
+    assert row["source"] == "suggestion-accepted" and row["model_version"] == "m0001"
+    assert row["seconds"] == "2.250" and row["action"] == "label" and row["timestamp"].endswith("Z")
+    assert row["row_id"] == d["row_id"]
+
+
+def test_bad_rows_are_refused_and_nothing_written(project, schema):
+    with pytest.raises(UnknownLabel, match="unknown topic label 'weather'"):
+        store.append_label(project, schema, _row(1, topic="weather"))
+    with pytest.raises(InvalidName, match="invalid annotator name 'a b'"):
+        store.append_label(project, schema, _row(1, who="a b"))
+    with pytest.raises(LabelAppError, match="a label needs a topic or a stance"):
+        store.append_label(project, schema, LabelRow("s1", "t", "ann"))
+    assert not project.log_path.exists()
+
+
+def test_text_with_newlines_keeps_one_physical_line_per_row(project, schema):
+    store.append_label(project, schema, LabelRow("s1", 'a "quoted",\ntext\\n\r\n with\u202eRTL 🙂', "ann", topic="trade"))
+    assert len(project.log_path.read_bytes().splitlines()) == 2
+    assert store.read_log(project).rows[0]["text"] == 'a "quoted",\ntext\\n\r\n with\u202eRTL 🙂'
+
+
+def _writer(root: str, who: str, n: int) -> None:
+    p = Project.at(root)
+    schema = load_schema(p.schema_path)
+    for i in range(n):
+        store.append_label(p, schema, LabelRow(f"s{i}", f"text {i} by {who}", who, topic="trade", stance="favor"))
+
+
+def test_concurrent_writers_lose_and_interleave_nothing(project):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(project.root), f"w{k}", 150)) for k in range(4)]
+    for pr in procs:
+        pr.start()
+    for pr in procs:
+        pr.join(120)
+        assert pr.exitcode == 0
+    res = store.read_log(project)
+    assert not res.torn
+    assert len(res.rows) == 600
+    for k in range(4):
+        mine = [r["sentence_id"] for r in res.rows if r["annotator"] == f"w{k}"]
+        assert mine == [f"s{i}" for i in range(150)]  # every row, in each writer's order
+    assert len({r["row_id"] for r in res.rows}) == 600
+
+
+def test_torn_last_row_is_reported_not_dropped_silently(project, schema):
+    for i in range(3):
+        store.append_label(project, schema, _row(i))
+    data = project.log_path.read_bytes()
+    project.log_path.write_bytes(data[:-25])  # a writer killed in the middle of row 3
+    with pytest.warns(store.TornRowWarning, match=r"labels\.csv: line 4: torn or corrupt label row set aside"):
+        res = store.read_log(project)
+    assert [r["sentence_id"] for r in res.rows] == ["s0", "s1"]
+    assert [t.line for t in res.torn] == [4]
+    # the next append starts on a fresh line; the torn row stays reported, the new one is read
+    store.append_label(project, schema, _row(7))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = store.read_log(project)
+    assert [r["sentence_id"] for r in res.rows] == ["s0", "s1", "s7"]
+    assert [t.line for t in res.torn] == [4] and len(caught) == 1
+
+
+def test_corrupted_middle_row_fails_its_checksum(project, schema):
+    for i in range(3):
+        store.append_label(project, schema, _row(i))
+    text = project.log_path.read_text("utf-8").replace("text 1", "text X")
+    project.log_path.write_text(text, "utf-8")
+    res = store.read_log(project, warn=False)
+    assert [r["sentence_id"] for r in res.rows] == ["s0", "s2"] and [t.line for t in res.torn] == [3]
+
+
+def test_incremental_read_returns_only_new_rows(project, schema):
+    store.append_label(project, schema, _row(1))
+    first = store.read_log(project)
+    store.append_label(project, schema, _row(2))
+    nxt = store.read_log(project, first.offset, first.line)
+    assert [r["sentence_id"] for r in nxt.rows] == ["s2"] and nxt.line == 3
+    assert store.read_log(project, nxt.offset, nxt.line).rows == []
+
+
+def test_incremental_read_after_torn_tail(project, schema):
+    store.append_label(project, schema, _row(1))
+    store.append_label(project, schema, _row(2))
+    project.log_path.write_bytes(project.log_path.read_bytes()[:-10])
+    first = store.read_log(project, warn=False)
+    assert [t.line for t in first.torn] == [3]
+    store.append_label(project, schema, _row(3))
+    nxt = store.read_log(project, first.offset, first.line, warn=False)
+    assert [r["sentence_id"] for r in nxt.rows] == ["s3"] and not nxt.torn and nxt.line == 4
+
+
+def test_write_failure_is_a_clear_error_and_leaves_the_log_intact(project, schema, monkeypatch):
+    store.append_label(project, schema, _row(1))
+    before = project.log_path.read_bytes()
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.os, "write", full_disk)
+    with pytest.raises(store.StoreWriteError, match=r"labels\.csv: label NOT saved: No space left on device"):
+        store.append_label(project, schema, _row(2))
+    monkeypatch.undo()
+    assert project.log_path.read_bytes() == before
+
+
+def test_log_path_is_under_labels(tmp_path: Path):
+    p = Project.at(tmp_path)
+    assert p.log_path == tmp_path.resolve() / "labels" / "labels.csv"
