@@ -6,6 +6,18 @@ import argparse
 import sys
 
 from .cli import run
+from .errors import LabelAppError
+
+
+def start_app(args: argparse.Namespace) -> int:
+    """No command: start the Streamlit app for --project on --host:--port."""
+    from .serve import serve
+
+    try:
+        return serve(args.project, port=args.port, host=args.host)
+    except LabelAppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="project folder holding labels/, seeds/ and models/ (default: .)")
     p = argparse.ArgumentParser(prog="python -m label_app", description="Sentence annotation by topic and stance.")
     p.add_argument("--project", default=".", help="project folder holding labels/, seeds/ and models/ (default: .)")
+    p.add_argument("--port", type=int, default=8501, help="without a command: port of the app (default 8501)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="without a command: address the app listens on (default 127.0.0.1, this machine only)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("ingest", parents=[common], help="segment article files into sentences (default: the project's seeds/)")
@@ -39,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="output file (default: exports/labels-vNNNN.EXT in the project)")
     s.add_argument("--task", choices=["topic", "stance"], default="topic",
                    help="for --format spacy: which task fills doc.cats (default topic)")
+    s = sub.add_parser("agreement", parents=[common],
+                       help="inter-annotator agreement: Krippendorff's alpha, Cohen's kappa per pair, per label")
+    s.add_argument("--version", default=None, help="label version (default: the current labels)")
+    s.add_argument("--json", action="store_true", help="print JSON instead of text")
     return p
 
 
@@ -46,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        return start_app(args)
     return run(args)
 
 

@@ -97,6 +97,20 @@ def cmd_export(project: Project, schema: Schema, version: str | None, fmt: str, 
     return 0
 
 
+def cmd_agreement(project: Project, schema: Schema, version: str | None, as_json: bool) -> int:
+    from .agreement import agreement_report, report_json, report_text
+
+    labels = store.labels_for(project, version if version is not None else "current")
+    report = agreement_report(labels, schema)
+    if as_json:
+        import json
+
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        print(report_text(report), end="")
+    return 0
+
+
 def run(args) -> int:  # noqa: ANN001
     """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1."""
     setup_warnings()
@@ -115,6 +129,8 @@ def run(args) -> int:  # noqa: ANN001
             return cmd_import(project, schema, args.file, args.annotator)
         if args.command == "export":
             return cmd_export(project, schema, args.version, args.format, args.out, args.task)
+        if args.command == "agreement":
+            return cmd_agreement(project, schema, args.version, args.json)
         raise LabelAppError(f"unknown command {args.command!r}")
     except LabelAppError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -30,6 +30,9 @@ SUPPORTED_EXTS = ARTICLE_EXTS | TABLE_EXTS
 # spaCy refuses texts over nlp.max_length (1,000,000 chars); long lines are cut into pieces below this.
 _MAX_PIECE = 100_000
 CORPUS_FORMAT = 1
+# An article file this large is not an article (a dump, a log, an attack); tables may hold many articles.
+MAX_ARTICLE_BYTES = 20 * 1024 * 1024
+MAX_TABLE_BYTES = 1024 * 1024 * 1024
 
 KIND_SENTENCE = "sentence"
 KIND_HEADING = "heading"
@@ -267,7 +270,12 @@ def read_article_file(path: Path, display: str) -> tuple[list[RawArticle], str]:
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTS:
         raise BadInput(f"{display}: {_unsupported(path)}")
+    limit = MAX_ARTICLE_BYTES if ext in ARTICLE_EXTS else MAX_TABLE_BYTES
     try:
+        size = path.stat().st_size
+        if size > limit:
+            raise BadInput(f"{display}: too large ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB "
+                           f"per {'article' if ext in ARTICLE_EXTS else 'table'} file)")
         data = path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{display}: cannot read: {exc.strerror or exc}") from None
@@ -324,10 +332,12 @@ def _walk(folder: Path, report: IngestReport) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fn in sorted(filenames):
-            if fn.startswith("."):
-                continue
             p = Path(dirpath) / fn
             rel = p.relative_to(folder).as_posix()
+            if fn.startswith("."):
+                if not fn.endswith(".tmp"):  # our own in-progress writes end in .tmp
+                    report.skipped.append((rel, "hidden file"))
+                continue
             if p.is_symlink():
                 try:
                     target = p.resolve(strict=True)
@@ -417,7 +427,9 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
             continue
         if p.resolve().is_relative_to(seeds.resolve()):
             continue
-        files = [p] if p.is_file() else list(_walk(p, report))
+        sub = IngestReport()
+        files = [p] if p.is_file() else list(_walk(p, sub))
+        report.skipped += [(str(p / name), why) for name, why in sub.skipped]
         for f in files:
             if f.suffix.lower() not in SUPPORTED_EXTS:
                 report.skipped.append((str(f), _unsupported(f)))
