@@ -59,7 +59,6 @@ SOURCES = ("manual", "suggestion-accepted", "suggestion-corrected", "import", "a
 ACTIONS = ("label", "skip", "not-sentence", "clear")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 _HEADER_LINE = ",".join(LOG_COLUMNS) + "\n"
-LOCK_TIMEOUT_S = 30.0
 
 
 class TornRowWarning(UserWarning):
@@ -127,48 +126,49 @@ def _lock_path(project: Project) -> Path:
     return project.labels_dir / ".labels.lock"
 
 
-_held: dict[str, int] = {}  # lock path -> nesting depth in this process (flock is not re-entrant)
-_held_guard = threading.Lock()
+# Lock nesting depth per thread (flock is not re-entrant; Streamlit serves sessions from threads, and each
+# thread must take the lock on its own file handle so threads of one process also exclude each other).
+_held = threading.local()
 
 
 @contextmanager
 def store_lock(project: Project, exclusive: bool = True) -> Iterator[None]:
     """Hold the store's cross-process lock (exclusive for writers, shared for readers); re-entrant."""
     path = str(_lock_path(project))
-    with _held_guard:
-        depth = _held.get(path, 0)
-        if depth:
-            _held[path] = depth + 1
-    if depth:
+    depths: dict[str, int] = _held.__dict__.setdefault("depths", {})
+    if depths.get(path):
+        depths[path] += 1
         try:
             yield
         finally:
-            with _held_guard:
-                _held[path] -= 1
+            depths[path] -= 1
         return
     project.labels_dir.mkdir(parents=True, exist_ok=True)
-    flags = (portalocker.LOCK_EX if exclusive else portalocker.LOCK_SH) | portalocker.LOCK_NB
+    # A blocking flock: the kernel queues waiters, where a polling lock starves some of 32 writers for
+    # seconds. flock is released when its holder dies, so a killed writer never leaves the store locked.
+    flags = portalocker.LOCK_EX if exclusive else portalocker.LOCK_SH
     try:
-        lock = portalocker.Lock(path, mode="a", timeout=LOCK_TIMEOUT_S, check_interval=0.005,
-                                fail_when_locked=False, flags=flags)
-        handle = lock.acquire()
-    except portalocker.exceptions.LockException as exc:
-        raise StoreWriteError(f"{path}: could not lock the label store: {exc}") from None
+        handle = open(path, "a")  # noqa: SIM115 - closed in the finally below
     except OSError as exc:
         if not exclusive:
             handle = None  # read-only project folder: nobody can be writing there
         else:
             raise StoreWriteError(f"{path}: label NOT saved: cannot lock the label store: "
                                   f"{exc.strerror or exc}") from None
-    with _held_guard:
-        _held[path] = 1
+    if handle is not None:
+        try:
+            portalocker.lock(handle, flags)
+        except (portalocker.exceptions.LockException, OSError) as exc:
+            handle.close()
+            raise StoreWriteError(f"{path}: could not lock the label store: {exc}") from None
+    depths[path] = 1
     try:
         yield
     finally:
-        with _held_guard:
-            _held.pop(path, None)
+        depths.pop(path, None)
         if handle is not None:
-            lock.release()
+            portalocker.unlock(handle)
+            handle.close()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -151,3 +151,19 @@ def test_write_failure_is_a_clear_error_and_leaves_the_log_intact(project, schem
 def test_log_path_is_under_labels(tmp_path: Path):
     p = Project.at(tmp_path)
     assert p.log_path == tmp_path.resolve() / "labels" / "labels.csv"
+
+
+def test_threads_of_one_process_exclude_each_other(project, schema):
+    import threading
+
+    def work(k: int) -> None:
+        for i in range(100):
+            store.append_label(project, schema, LabelRow(f"s{i}", f"t{i}", f"th{k}", topic="trade"))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    res = store.read_log(project)
+    assert len(res.rows) == 800 and not res.torn
