@@ -1,0 +1,201 @@
+"""The annotation queue: which sentence an annotator sees next, in one of three orders.
+
+State is a few numpy arrays over the queue positions (sentences in article order) plus one cursor per
+(annotator, order, phase). Cursors only move past positions that stay passed (handled by that annotator,
+or done for the project); a clear moves them back. So finding the next sentence costs work proportional
+to the sentences passed since the last call plus the sentences leased to others, not to the corpus.
+
+Leases keep a sentence shown to one annotator from being handed to another (up to `overlap` annotators
+per sentence, so a later part can ask for double annotation by raising it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from .index import DONE_ACTIONS, HANDLED_ACTIONS, Change
+
+ORDERS = ("article", "unlabelled", "uncertain")
+# which permutation of the queue positions each order walks
+_PERM = {"article": "article", "unlabelled": "article", "uncertain": "uncertain"}
+
+
+class Leases:
+    """Short-lived claims: sentence -> {annotator: expiry}; one live claim per annotator."""
+
+    def __init__(self, seconds: float = 900.0) -> None:
+        self.seconds = seconds
+        self.by_sentence: dict[str, dict[str, float]] = {}
+        self.by_annotator: dict[str, str] = {}
+
+    def claim(self, sentence_id: str, annotator: str, now: float) -> None:
+        self.release(annotator)
+        self.by_sentence.setdefault(sentence_id, {})[annotator] = now + self.seconds
+        self.by_annotator[annotator] = sentence_id
+
+    def release(self, annotator: str) -> None:
+        sid = self.by_annotator.pop(annotator, None)
+        if sid is not None:
+            holders = self.by_sentence.get(sid, {})
+            holders.pop(annotator, None)
+            if not holders:
+                self.by_sentence.pop(sid, None)
+
+    def held_by(self, annotator: str, now: float) -> str | None:
+        sid = self.by_annotator.get(annotator)
+        if sid is None:
+            return None
+        if self.by_sentence.get(sid, {}).get(annotator, 0.0) < now:
+            self.release(annotator)
+            return None
+        return sid
+
+    def others(self, sentence_id: str, annotator: str, now: float) -> int:
+        """How many other annotators hold a live claim on the sentence."""
+        holders = self.by_sentence.get(sentence_id)
+        if not holders:
+            return 0
+        return sum(1 for who, until in holders.items() if who != annotator and until >= now)
+
+
+class Queue:
+    """Next-sentence selection over `sentence_ids` (article order), fed by the label index's changes."""
+
+    def __init__(self, sentence_ids: Sequence[str], overlap: int = 1, lease_seconds: float = 900.0) -> None:
+        self.ids = list(sentence_ids)
+        self.pos = {sid: i for i, sid in enumerate(self.ids)}
+        n = len(self.ids)
+        self.overlap = overlap
+        self.n_done = np.zeros(n, dtype=np.int32)
+        self.n_labelled = 0  # positions with n_done > 0, kept as a count so progress is O(1)
+        self.n_handled: dict[str, int] = {}
+        self.handled: dict[str, np.ndarray] = {}
+        self.perm: dict[str, np.ndarray] = {"article": np.arange(n)}
+        self.rank: dict[str, np.ndarray] = {"article": np.arange(n)}
+        self.uncertainty_model: str | None = None
+        self.cursors: dict[tuple[str, str, int], int] = {}
+        self.leases = Leases(lease_seconds)
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # ------------------------------------------------------------ state updates
+
+    def _mine(self, annotator: str) -> np.ndarray:
+        arr = self.handled.get(annotator)
+        if arr is None:
+            arr = self.handled[annotator] = np.zeros(len(self.ids), dtype=bool)
+        return arr
+
+    def apply(self, changes: list[Change]) -> None:
+        """Update from index changes (see LabelIndex.subscribe)."""
+        with self._lock:
+            for sid, who, old, new in changes:
+                p = self.pos.get(sid)
+                if p is None:
+                    continue  # labels for texts outside the corpus (imports) have no queue position
+                mine = self._mine(who)
+                was_handled = bool(mine[p])
+                mine[p] = new.action in HANDLED_ACTIONS
+                self.n_handled[who] = self.n_handled.get(who, 0) + int(mine[p]) - int(was_handled)
+                if was_handled and not mine[p]:
+                    self._rewind(who, p)
+                was_done = old is not None and old.action in DONE_ACTIONS
+                is_done = new.action in DONE_ACTIONS
+                if was_done != is_done:
+                    self.n_done[p] += 1 if is_done else -1
+                    if is_done and self.n_done[p] == 1:
+                        self.n_labelled += 1
+                    elif not is_done and self.n_done[p] == 0:
+                        self.n_labelled -= 1
+                    if was_done and self.n_done[p] < self.overlap:
+                        self._rewind(None, p)
+                if mine[p] and self.leases.by_annotator.get(who) == sid:
+                    self.leases.release(who)
+
+    def _rewind(self, annotator: str | None, p: int) -> None:
+        # A sentence became available again: cursors that passed it must see it.
+        for key, cur in self.cursors.items():
+            who, order, _phase = key
+            if annotator is not None and who != annotator:
+                continue
+            r = int(self.rank[_PERM[order]][p])
+            if r < cur:
+                self.cursors[key] = r
+
+    def set_uncertainty(self, model_id: str, uncertainty: np.ndarray) -> None:
+        """Order for 'uncertain': highest uncertainty first (ties in article order)."""
+        with self._lock:
+            perm = np.argsort(-np.asarray(uncertainty, dtype=float), kind="stable")
+            rank = np.empty_like(perm)
+            rank[perm] = np.arange(len(perm))
+            self.perm["uncertain"], self.rank["uncertain"] = perm, rank
+            self.uncertainty_model = model_id
+            for key in [k for k in self.cursors if k[1] == "uncertain"]:
+                del self.cursors[key]
+
+    # ------------------------------------------------------------ selection
+
+    def _scan(self, annotator: str, order: str, phase: int, now: float) -> str | None:
+        perm = self.perm[_PERM[order]]
+        mine = self._mine(annotator)
+        key = (annotator, order, phase)
+        cur = self.cursors.get(key, 0)
+        n = len(perm)
+        advancing = True
+        i = cur
+        while i < n:
+            p = int(perm[i])
+            passed = mine[p] or (phase == 1 and self.n_done[p] >= self.overlap)
+            if passed:
+                if advancing:
+                    cur = i + 1
+                i += 1
+                continue
+            others = self.leases.others(self.ids[p], annotator, now)
+            busy = (self.n_done[p] + others >= self.overlap) if phase == 1 else others > 0
+            if busy:
+                advancing = False  # a lease may lapse: the cursor must not pass this sentence
+                i += 1
+                continue
+            self.cursors[key] = cur
+            return self.ids[p]
+        self.cursors[key] = cur
+        return None
+
+    def next_for(self, annotator: str, order: str = "unlabelled", now: float | None = None) -> str | None:
+        """The sentence to show `annotator` now (claimed for them), or None when nothing is left."""
+        now = time.time() if now is None else now
+        with self._lock:
+            held = self.leases.held_by(annotator, now)
+            if held is not None and held in self.pos and not self._mine(annotator)[self.pos[held]]:
+                self.leases.claim(held, annotator, now)  # renew
+                return held
+            if order == "uncertain" and "uncertain" not in self.perm:
+                order = "unlabelled"
+            if order not in ORDERS:
+                raise ValueError(f"unknown queue order {order!r} (use {', '.join(ORDERS)})")
+            sid = None
+            if order in ("unlabelled", "uncertain"):
+                sid = self._scan(annotator, order, 1, now)
+            if sid is None:
+                sid = self._scan(annotator, "article", 2, now)
+            if sid is not None:
+                self.leases.claim(sid, annotator, now)
+            return sid
+
+    def release(self, annotator: str) -> None:
+        with self._lock:
+            self.leases.release(annotator)
+
+    def labelled_count(self) -> int:
+        """Queue sentences done for the project (labelled or marked not-a-sentence by someone)."""
+        return self.n_labelled
+
+    def remaining_for(self, annotator: str) -> int:
+        return len(self.ids) - self.n_handled.get(annotator, 0)

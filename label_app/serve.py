@@ -1,0 +1,50 @@
+"""Start the Streamlit server for a project (`python -m label_app [--project DIR] [--port N] [--host ADDR]`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import LabelAppError
+from .project import Project
+from .schema import load_schema
+
+PROJECT_ENV = "LABEL_APP_PROJECT"
+APP = Path(__file__).resolve().parent / "app.py"
+MAX_UPLOAD_MB = 20  # the Data page also checks each file (dataops.MAX_*_BYTES)
+
+
+def streamlit_command(project: Project, port: int, host: str) -> list[str]:
+    """The `streamlit run` command line; XSRF protection stays on, uploads are capped."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--server.enableXsrfProtection", "true",
+        "--server.enableCORS", "true",
+        "--server.maxUploadSize", str(MAX_UPLOAD_MB),
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+        "--theme.base", "light",
+    ]
+
+
+def serve(project_dir: str, port: int = 8501, host: str = "127.0.0.1") -> int:
+    """Check the project, then replace this process with the Streamlit server (so signals reach it)."""
+    project = Project.at(project_dir)
+    if not project.root.is_dir():
+        raise LabelAppError(f"{project.root}: no such project folder")
+    load_schema(project.schema_path)  # fail here, in one line, rather than in the browser
+    if not 0 < port < 65536:
+        raise LabelAppError(f"--port {port}: use a port from 1 to 65535")
+    env = {**os.environ, PROJECT_ENV: str(project.root)}
+    cmd = streamlit_command(project, port, host)
+    print(f"Label app for {project.root} on http://{host}:{port}/  (Ctrl+C stops it)", flush=True)
+    if hasattr(os, "execve"):
+        os.execve(sys.executable, cmd, env)
+    return subprocess.call(cmd, env=env)

@@ -1,0 +1,372 @@
+"""Everything the pages need, as plain Python: corpus lookups, the label index, the queue, saving.
+
+One Workspace per project lives for the app process (st.cache_resource) and is shared by all sessions;
+it holds no per-session state. Every method is cheap per label action: dict lookups, an incremental log
+read, a queue scan from a cursor. Tests and the benchmark use it without Streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import store
+from .corpus import KIND_SENTENCE, load_corpus
+from .errors import LabelAppError
+from .index import LabelIndex
+from .project import Project
+from .queue import Queue
+from .schema import Schema, load_schema
+from .settings import Settings, load_settings
+from .suggest import Suggestion, predict
+
+CONTEXT_LINES = 2
+HISTORY = 20
+
+
+@dataclass
+class SentenceView:
+    """One sentence with the context shown around it."""
+
+    sentence_id: str
+    article_id: str
+    text: str
+    title: str
+    source: str
+    ordinal: int  # 1-based among the article's sentences
+    n_sentences: int
+    before: list[str]
+    after: list[str]
+
+    @property
+    def position_text(self) -> str:
+        return f"sentence {self.ordinal} of {self.n_sentences}"
+
+
+@dataclass
+class Progress:
+    mine: int
+    labelled: int
+    total: int
+
+    @property
+    def share(self) -> float:
+        return self.labelled / self.total if self.total else 0.0
+
+
+def rate_per_hour(count: int, started: float, now: float) -> float:
+    """Labels per hour over a session that started at `started` (seconds since the epoch)."""
+    hours = max(now - started, 60.0) / 3600.0  # under a minute the rate would be noise
+    return count / hours
+
+
+def decide_source(action: str, topic: str, stance: str, suggestion: Suggestion | None,
+                  shown: bool) -> tuple[str, str]:
+    """(source, model_version) for a saved action: accepted/corrected only when a suggestion was shown."""
+    if action != "label" or suggestion is None or not shown:
+        return "manual", ""
+    same = (topic or "") == (suggestion.topic or "") and (stance or "") == (suggestion.stance or "")
+    return ("suggestion-accepted" if same else "suggestion-corrected"), suggestion.model_id
+
+
+class Workspace:
+    """A project's corpus, label index and queue, kept current incrementally."""
+
+    def __init__(self, project: Project, schema: Schema, corpus: pd.DataFrame, settings: Settings) -> None:
+        self.project = project
+        self.schema = schema
+        self.settings = settings
+        self.index = LabelIndex(project)
+        self._lock = threading.RLock()
+        self._suggestions: OrderedDict[tuple[str, str], Suggestion | None] = OrderedDict()
+        self.predictions: dict[str, pd.DataFrame] = {}
+        self._text_index: dict[str, tuple[str, str]] | None = None
+        self._set_corpus(corpus)
+        self.index.subscribe(self._on_changes)
+        self.index.refresh()
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str], refresh: bool = True) -> Workspace:
+        """Load schema, settings and corpus (ingesting new seeds when `refresh`) and index the labels."""
+        project = Project.at(root)
+        schema = load_schema(project.schema_path)
+        settings, _problems = load_settings(project)
+        corpus = load_corpus(project, refresh=refresh)
+        return cls(project, schema, corpus, settings)
+
+    # ------------------------------------------------------------ corpus
+
+    def _set_corpus(self, df: pd.DataFrame) -> None:
+        self.corpus = df
+        self.corpus_stamp = self._corpus_stamp()
+        self.seg_text: list[str] = df["text"].tolist()
+        self.seg_kind: list[str] = df["kind"].tolist()
+        self.seg_article: list[str] = df["article_id"].tolist()
+        self.row_of: dict[str, int] = {sid: i for i, sid in enumerate(df["sentence_id"].tolist())}
+        starts: dict[str, int] = {}
+        ends: dict[str, int] = {}
+        for i, aid in enumerate(self.seg_article):
+            starts.setdefault(aid, i)
+            ends[aid] = i + 1
+        self.article_span = {a: (starts[a], ends[a]) for a in starts}
+        self.titles = dict(zip(df["article_id"], df["title"], strict=True))
+        self.sources = dict(zip(df["article_id"], df["source"], strict=True))
+        sent = df[df["kind"] == KIND_SENTENCE]
+        self.sentence_ids: list[str] = sent["sentence_id"].tolist()
+        self.ordinal = dict(zip(self.sentence_ids, (sent.groupby("article_id").cumcount() + 1).tolist(), strict=True))
+        self.n_sent = sent.groupby("article_id").size().to_dict()
+        self._text_index = None
+        self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap,
+                           lease_seconds=self.settings.lease_minutes * 60)
+        self.predictions.clear()
+        # replay what is already indexed into the fresh queue
+        replay = [(sid, who, None, e) for sid, per in self.index.by_sentence.items() for who, e in per.items()]
+        if replay:
+            self.queue.apply(replay)
+
+    def _corpus_stamp(self) -> int:
+        try:
+            return self.project.corpus_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def reload_corpus(self, ingest: bool = True) -> None:
+        """Re-read the corpus (after an upload or an ingest from the CLI); rebuilds the queue."""
+        with self._lock:
+            self._set_corpus(load_corpus(self.project, refresh=ingest))
+
+    def apply_settings(self, settings: Settings) -> None:
+        with self._lock:
+            rebuild = (settings.overlap, settings.lease_minutes) != (self.settings.overlap, self.settings.lease_minutes)
+            self.settings = settings
+            if rebuild:
+                self._set_corpus(self.corpus)
+
+    def _on_changes(self, changes: list) -> None:
+        if hasattr(self, "queue"):
+            self.queue.apply(changes)
+
+    def sync(self) -> None:
+        """Pick up rows other processes appended, and a corpus re-ingested elsewhere (one stat call)."""
+        with self._lock:
+            if self._corpus_stamp() != self.corpus_stamp:
+                self.reload_corpus(ingest=False)
+            self.index.refresh()
+
+    def text_index(self) -> dict[str, tuple[str, str]]:
+        """Sentence text -> (sentence_id, article_id), for label imports."""
+        if self._text_index is None:
+            self._text_index = {t: (s, a) for t, s, a in zip(
+                self.seg_text, self.corpus["sentence_id"].tolist(), self.seg_article, strict=True)}
+        return self._text_index
+
+    # ------------------------------------------------------------ sentences
+
+    def has(self, sentence_id: str) -> bool:
+        return sentence_id in self.row_of
+
+    def view(self, sentence_id: str) -> SentenceView:
+        """The sentence with its article title, neighbours and position."""
+        i = self.row_of[sentence_id]
+        aid = self.seg_article[i]
+        lo, hi = self.article_span[aid]
+        before = self.seg_text[max(lo, i - CONTEXT_LINES):i]
+        after = self.seg_text[i + 1:min(hi, i + 1 + CONTEXT_LINES)]
+        return SentenceView(sentence_id, aid, self.seg_text[i], self.titles.get(aid, ""), self.sources.get(aid, ""),
+                            self.ordinal.get(sentence_id, 0), self.n_sent.get(aid, 0), before, after)
+
+    def next_for(self, annotator: str, order: str | None = None, now: float | None = None) -> str | None:
+        with self._lock:
+            return self.queue.next_for(annotator, order or self.settings.queue_order, now)
+
+    def history(self, annotator: str, n: int = HISTORY) -> list[str]:
+        """The annotator's last `n` sentences of this corpus, latest first."""
+        return [s for s in self.index.recent(annotator, n + 5) if s in self.row_of][:n]
+
+    def progress(self, annotator: str) -> Progress:
+        return Progress(self.index.label_count(annotator), self.queue.labelled_count(), len(self.queue))
+
+    # ------------------------------------------------------------ saving
+
+    def save(self, annotator: str, sentence_id: str, action: str = "label", topic: str = "", stance: str = "",
+             suggestion: Suggestion | None = None, shown: bool = False, seconds: float | None = None) -> dict[str, Any]:
+        """Append one action to the store (on disk when this returns) and update the index and queue.
+
+        Raises LabelAppError subclasses (the label is then NOT saved).
+        """
+        store.validate_annotator(annotator)
+        if sentence_id not in self.row_of:
+            raise LabelAppError(f"sentence {sentence_id!r} is not in the corpus")
+        i = self.row_of[sentence_id]
+        source, model_version = decide_source(action, topic, stance, suggestion, shown)
+        row = store.LabelRow(sentence_id=sentence_id, text=self.seg_text[i], annotator=annotator, topic=topic,
+                             stance=stance, article_id=self.seg_article[i], source=source,
+                             model_version=model_version, seconds=seconds, action=action)
+        written = store.append_label(self.project, self.schema, row)
+        with self._lock:
+            self.index.refresh()
+        return written
+
+    # ------------------------------------------------------------ suggestions
+
+    def suggestion(self, model: Any | None, sentence_id: str) -> Suggestion | None:
+        """The model's suggestion for one sentence (memoised per model; one predict call otherwise)."""
+        if model is None or sentence_id not in self.row_of:
+            return None
+        key = (model.model_id, sentence_id)
+        with self._lock:
+            if key in self._suggestions:
+                self._suggestions.move_to_end(key)
+                return self._suggestions[key]
+            frame = self.predictions.get(model.model_id)
+        if frame is not None and sentence_id in frame.index:
+            r = frame.loc[sentence_id]
+            sug = Suggestion(model.model_id, r["topic"], float(r["topic_prob"]), r["stance"],
+                             float(r["stance_prob"]), float(r["uncertainty"]))
+        else:
+            sug = predict(model, [self.seg_text[self.row_of[sentence_id]]])[0]
+        with self._lock:
+            self._suggestions[key] = sug
+            while len(self._suggestions) > 2000:
+                self._suggestions.popitem(last=False)
+        return sug
+
+    def ensure_predictions(self, model: Any, batch: int = 4096) -> pd.DataFrame:
+        """Predictions for every queue sentence (once per model), and the 'uncertain' queue order."""
+        with self._lock:
+            frame = self.predictions.get(model.model_id)
+            if frame is not None:
+                return frame
+            cols = ["topic", "topic_prob", "stance", "stance_prob", "uncertainty"]
+            stored = _stored_prelabels(self.project, model.model_id)
+            if stored is not None and len(stored):
+                frame = stored.reindex(self.sentence_ids)[cols]
+            else:
+                frame = pd.DataFrame(index=pd.Index(self.sentence_ids), columns=cols, dtype=object)
+            missing = [s for s, u in zip(self.sentence_ids, frame["uncertainty"], strict=True) if pd.isna(u)]
+            texts = [self.seg_text[self.row_of[s]] for s in missing]
+            sugs: list[Suggestion] = []
+            for k in range(0, len(texts), batch):
+                sugs.extend(predict(model, texts[k:k + batch]))
+            if sugs:
+                frame.loc[missing, cols] = [[s.topic, s.topic_prob, s.stance, s.stance_prob, s.uncertainty]
+                                            for s in sugs]
+            frame = frame.astype({"topic_prob": float, "stance_prob": float, "uncertainty": float})
+            frame.index.name = "sentence_id"
+            self.predictions = {model.model_id: frame}
+            self.queue.set_uncertainty(model.model_id, frame["uncertainty"].to_numpy())
+            return frame
+
+    # ------------------------------------------------------------ browse and dashboard data
+
+    def browse_frame(self, predictions: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Every sentence, one row per current label (or one empty row when it has none)."""
+        rows = []
+        for sid in self.sentence_ids:
+            entries = self.index.by_sentence.get(sid)
+            i = self.row_of[sid]
+            base = (sid, self.seg_article[i], self.titles.get(self.seg_article[i], ""), self.ordinal[sid],
+                    self.seg_text[i])
+            if entries:
+                for e in entries.values():
+                    rows.append(base + (e.topic, e.stance, e.annotator, e.action, e.source, e.timestamp))
+            else:
+                rows.append(base + ("", "", "", "", "", ""))
+        df = pd.DataFrame(rows, columns=["sentence_id", "article_id", "title", "sentence", "text", "topic", "stance",
+                                         "annotator", "action", "source", "timestamp"])
+        if predictions is not None and len(predictions):
+            p = predictions.reindex(df["sentence_id"])
+            df["suggested_topic"] = p["topic"].to_numpy()
+            df["suggested_stance"] = p["stance"].to_numpy()
+            df["confidence"] = np.minimum(p["topic_prob"].to_numpy(), p["stance_prob"].to_numpy())
+        return df
+
+
+@dataclass
+class BrowseFilter:
+    article: str = ""
+    topics: tuple[str, ...] = ()
+    stances: tuple[str, ...] = ()
+    annotators: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    confidence: tuple[float, float] | None = None
+    search: str = ""
+    unlabelled_only: bool = False
+
+
+def filter_browse(df: pd.DataFrame, f: BrowseFilter) -> pd.DataFrame:
+    """Rows of a browse frame that match every filter (text search is plain, case-insensitive)."""
+    mask = pd.Series(True, index=df.index)
+    if f.article:
+        mask &= df["article_id"] == f.article
+    for col, wanted in (("topic", f.topics), ("stance", f.stances), ("annotator", f.annotators),
+                        ("source", f.sources)):
+        if wanted:
+            mask &= df[col].isin(list(wanted))
+    if f.unlabelled_only:
+        mask &= df["action"] == ""
+    if f.confidence is not None and "confidence" in df:
+        lo, hi = f.confidence
+        mask &= df["confidence"].between(lo, hi)
+    if f.search.strip():
+        mask &= df["text"].str.contains(f.search.strip(), case=False, regex=False)
+    return df[mask]
+
+
+def label_counts(entries: list, schema: Schema) -> pd.DataFrame:
+    """Current labels per task and label name (every schema label listed, zeros included)."""
+    rows = []
+    for task in schema.tasks:
+        counts = dict.fromkeys(task.names, 0)
+        for e in entries:
+            for name in task.split(getattr(e, task.name)):
+                if name in counts:
+                    counts[name] += 1
+        rows += [(task.name, name, n) for name, n in counts.items()]
+    return pd.DataFrame(rows, columns=["task", "label", "count"])
+
+
+def progress_over_time(events: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """Cumulative label actions per annotator over time (one point per action)."""
+    df = pd.DataFrame([e for e in events if e[2] == "label"], columns=["timestamp", "annotator", "action"])
+    if df.empty:
+        return pd.DataFrame(columns=["time", "annotator", "labels"])
+    df["time"] = pd.to_datetime(df["timestamp"], utc=True, errors="coerce")
+    df = df.dropna(subset=["time"]).sort_values("time")
+    df["labels"] = df.groupby("annotator").cumcount() + 1
+    return df[["time", "annotator", "labels"]]
+
+
+def annotate_keys_help(schema: Schema) -> str:
+    """One line listing every shortcut, as shown on the Annotate page."""
+    def keys(task: str) -> str:
+        return " ".join(f"{lab.key}={lab.name}" for lab in schema.task(task).labels if lab.key)
+    return (f"Topic: {keys('topic')}. Stance: {keys('stance')}. Enter: save & next. Shift+Enter: accept "
+            "suggestion & next. →: skip. ←: back. Delete: not a sentence. Esc: clear choices.")
+
+
+def now() -> float:
+    return time.time()
+
+
+__all__ = ["BrowseFilter", "Progress", "SentenceView", "Workspace", "decide_source", "filter_browse",
+           "label_counts", "progress_over_time", "rate_per_hour"]
+
+
+def _stored_prelabels(project: Project, model_id: str) -> pd.DataFrame | None:
+    """Pre-labels written by `train` for this model (a later part fills them), or None."""
+    try:
+        from train.prelabel import read_prelabels
+    except ImportError:
+        return None
+    try:
+        return read_prelabels(project, model_id)
+    except LabelAppError:
+        return None
