@@ -1,0 +1,76 @@
+"""`python -m train`: parse arguments and call train.cli."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import prelabel
+from .cli import run
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project", default=argparse.SUPPRESS,
+                        help="project folder holding labels/ and models/ (default: .)")
+    common.add_argument("--labels-version", default=argparse.SUPPRESS, metavar="N",
+                        help="label version to use (default: see the command)")
+    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress display")
+    p = argparse.ArgumentParser(
+        prog="python -m train",
+        description="Train, evaluate and inspect the topic and stance classifiers. Without a command: train on the "
+                    "latest label version (snapshotting changed labels first) and make the model current.")
+    p.add_argument("--project", default=".", help="project folder holding labels/ and models/ (default: .)")
+    p.add_argument("--labels-version", default=None, metavar="N",
+                   help="label version to train on (default: the latest, created first if labels changed)")
+    p.add_argument("--quiet", action="store_true", default=False, help="no progress display")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("train", parents=[common], help="train (the default command)")
+
+    s = sub.add_parser("evaluate", parents=[common], help="score a saved model on a version's labels "
+                       "(default: the latest version)")
+    s.add_argument("--model", required=True, help="model id (see `python -m train models`)")
+
+    s = sub.add_parser("curve", parents=[common], help="learning curve: CV macro-F1 at 10/25/50/75/100%% of the "
+                       "labels (default: the model's label version); saved as JSON and a Vega-Lite chart")
+    s.add_argument("--model", default=None, help="model whose hyperparameters to use (default: the current one)")
+
+    s = sub.add_parser("errors", parents=[common], help="likely label errors: gold labels that a confident "
+                       "out-of-fold prediction disagrees with, ranked, written to a CSV")
+    s.add_argument("--model", default=None, help="model whose hyperparameters to use (default: the current one)")
+    s.add_argument("--min-confidence", type=_confidence, default=0.5,
+                   help="least out-of-fold probability of the disagreeing prediction (default 0.5)")
+    s.add_argument("--limit", type=int, default=20, help="rows printed (the CSV has all; default 20)")
+
+    sub.add_parser("models", parents=[common], help="list saved models (* = current)")
+
+    s = sub.add_parser("use", parents=[common], help="make a saved model the current one")
+    s.add_argument("model", help="model id")
+
+    s = sub.add_parser("prelabel", help="pre-label articles or sentence files with the current model (or --model), "
+                       "streamed in resumable chunks on every core; writes prelabels/<model id>.csv")
+    prelabel.add_arguments(s)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "prelabel":
+        return prelabel.cli_prelabel(args)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

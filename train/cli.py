@@ -1,0 +1,82 @@
+"""Command implementations for `python -m train`; each returns an exit code and prints for people."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from label_app.errors import LabelAppError
+from label_app.project import Project
+
+from . import registry
+from .report import curve_report, errors_report, evaluation_report, training_report
+from .training import evaluate_model, find_label_errors, learning_curve, train_project
+
+
+def cmd_train(project: Project, labels_version: str | None, quiet: bool) -> int:
+    result = train_project(project, labels_version=labels_version, progress=not quiet)
+    print(training_report(result.metrics, result.version_created))
+    return 0
+
+
+def cmd_evaluate(project: Project, model_id: str, labels_version: str | None) -> int:
+    print(evaluation_report(evaluate_model(project, model_id, labels_version)))
+    return 0
+
+
+def cmd_curve(project: Project, model_id: str | None, labels_version: str | None, quiet: bool) -> int:
+    print(curve_report(learning_curve(project, labels_version, model_id, progress=not quiet)))
+    return 0
+
+
+def cmd_errors(project: Project, model_id: str | None, labels_version: str | None, min_confidence: float,
+               limit: int, quiet: bool) -> int:
+    result = find_label_errors(project, labels_version, model_id, min_confidence=min_confidence,
+                               progress=not quiet)
+    print(errors_report(result, limit))
+    return 0
+
+
+def cmd_models(project: Project) -> int:
+    models = registry.list_models(project)
+    if not models:
+        print("no models yet (train one with `python -m train`)")
+        return 0
+    for m in models:
+        print(f"{'*' if m['current'] else ' '} {m['model_id']}  labels v{m['labels_version']}  "
+              f"tasks {','.join(m['tasks'])}  {m.get('created', '')}  scikit-learn {m['sklearn_version']}")
+    return 0
+
+
+def cmd_use(project: Project, model_id: str) -> int:
+    registry.verify_files(project, model_id)
+    registry.set_current(project, model_id)
+    print(f"current model: {model_id}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1."""
+    project = Project.at(args.project)
+    version = getattr(args, "labels_version", None)
+    quiet = getattr(args, "quiet", False)
+    try:
+        if args.command in (None, "train"):
+            return cmd_train(project, version, quiet)
+        if args.command == "evaluate":
+            return cmd_evaluate(project, args.model, version)
+        if args.command == "curve":
+            return cmd_curve(project, args.model, version, quiet)
+        if args.command == "errors":
+            return cmd_errors(project, args.model, version, args.min_confidence, args.limit, quiet)
+        if args.command == "models":
+            return cmd_models(project)
+        if args.command == "use":
+            return cmd_use(project, args.model)
+        raise LabelAppError(f"unknown command {args.command!r}")
+    except LabelAppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

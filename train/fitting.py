@@ -1,0 +1,286 @@
+"""Model selection and evaluation for one task: grouped cross-validation over a small grid, temperature
+calibration on out-of-fold scores, and the final fit on all gold labels."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+from sklearn.svm import LinearSVC
+
+from .data import TaskData
+from .features import TextFeatures
+from .metrics import (
+    brier_score,
+    classification_report,
+    expected_calibration_error,
+    fit_temperature,
+    label_order,
+    softmax,
+)
+from .model import UNSEEN_SCORE, TaskModel, decision_scores
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; part of a model's identity (same labels + same config = same model)."""
+
+    cv_folds: int = 5
+    # From this many sentences, 3 folds: the scores are stable there and each fold costs a full fit.
+    few_folds_from: int = 1_000
+    few_folds: int = 3
+    # Grid order is the tie-break order: on equal CV macro-F1 the earlier setting wins.
+    c_values: tuple[float, ...] = (0.3, 1.0, 0.1)
+    class_weights: tuple[str | None, ...] = ("balanced",)
+    topic_features: tuple[bool, ...] = (True, False)
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    # From this many texts, n-grams seen in one text only are dropped (keeps models and fits small).
+    min_df_from: int = 2_000
+    min_examples: int = 10
+    seed: int = 0
+    n_jobs: int = 2
+    # Below this many sentences, folds run in-process: worker start-up would cost more than it saves.
+    parallel_from: int = 2_000
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that change the model (not how fast it is computed)."""
+        d = self.as_dict()
+        for k in ("n_jobs", "parallel_from"):
+            d.pop(k)
+        return d
+
+
+class ConstantClassifier:
+    """Stands in for a fold whose training part has a single class."""
+
+    def __init__(self, label: str) -> None:
+        self.classes_ = np.array([label])
+
+    def decision_function(self, X: sp.spmatrix) -> np.ndarray:
+        return np.ones((X.shape[0], 1))
+
+
+class SkipTask(Exception):
+    """A task cannot be trained on these labels; the message says why."""
+
+
+@dataclass
+class TaskFit:
+    """A fitted task model with its cross-validated evaluation."""
+
+    model: TaskModel
+    metrics: dict[str, Any]
+    oof_probs: np.ndarray
+    y_idx: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+def trainable_reason(data: TaskData, config: TrainConfig) -> str | None:
+    """Why a task cannot be trained (None if it can)."""
+    if data.multi_label:
+        return "multi-label tasks are not trained yet (set multi_label = false in schema.toml to train it)"
+    if len(data) == 0:
+        return "no gold labels" + (f" ({data.ties} sentences are ties)" if data.ties else "")
+    classes = sorted(set(data.labels))
+    if len(classes) < 2:
+        return f"only one class ({classes[0]!r}) among {len(data)} gold labels; at least two classes are needed"
+    if len(data) < config.min_examples:
+        return (f"only {len(data)} gold labels; at least {config.min_examples} are needed to cross-validate "
+                f"(label more sentences)")
+    return None
+
+
+def n_folds(n: int, config: TrainConfig) -> int:
+    return config.few_folds if n >= config.few_folds_from else config.cv_folds
+
+
+def make_folds(y: Sequence[str], groups: Sequence[str], n_splits: int, seed: int
+               ) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """Folds that keep each group (article) on one side, stratified by label; and what they group by.
+
+    With fewer than two articles, folds fall back to sentences (reported, since scores are then optimistic).
+    """
+    y = np.asarray(y)
+    groups_arr = np.asarray(groups)
+    grouped_by = "article"
+    if len(set(groups_arr.tolist())) < 2:
+        groups_arr = np.arange(len(y)).astype(str)
+        grouped_by = "sentence (all labels come from one article)"
+    k = max(2, min(n_splits, len(set(groups_arr.tolist()))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "least populated class has only N members"
+        try:
+            splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+            folds = [(tr, va) for tr, va in splitter.split(np.zeros(len(y)), y, groups_arr)]
+        except ValueError:
+            folds = [(tr, va) for tr, va in GroupKFold(n_splits=k).split(np.zeros(len(y)), y, groups_arr)]
+    folds = [(tr, va) for tr, va in folds if len(tr) and len(va)]
+    return folds, grouped_by
+
+
+def settings_grid(config: TrainConfig, conditional: bool) -> list[dict[str, Any]]:
+    """The hyperparameter settings tried, in tie-break order."""
+    out = []
+    for topic in (config.topic_features if conditional else (False,)):
+        for cw in config.class_weights:
+            for c in config.c_values:
+                s: dict[str, Any] = {"classifier": "LinearSVC", "C": c, "class_weight": cw}
+                if conditional:
+                    s["topic_features"] = topic
+                out.append(s)
+    return out
+
+
+def make_classifier(setting: dict[str, Any], seed: int) -> LinearSVC:
+    return LinearSVC(C=setting["C"], class_weight=setting["class_weight"], random_state=seed)
+
+
+def fit_classifier(setting: dict[str, Any], X: sp.spmatrix, y: np.ndarray, seed: int) -> Any:
+    if len(np.unique(y)) < 2:
+        return ConstantClassifier(str(y[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return make_classifier(setting, seed).fit(X, y)
+
+
+def _fold_job(variants: dict[bool, sp.csr_matrix], y: np.ndarray, tr: np.ndarray, va: np.ndarray,
+              settings: list[dict[str, Any]], classes: list[str], seed: int) -> list[np.ndarray]:
+    """Validation-fold decision scores of every setting (one job; features are sliced once per variant)."""
+    sliced = {key: (X[tr], X[va]) for key, X in variants.items()}
+    out = []
+    for s in settings:
+        Xtr, Xva = sliced[bool(s.get("topic_features", False))]
+        clf = fit_classifier(s, Xtr, y[tr], seed)
+        out.append(decision_scores(clf, Xva, classes))
+    return out
+
+
+def cross_val_scores(variants: dict[bool, sp.csr_matrix], y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+                     settings: list[dict[str, Any]], classes: list[str], config: TrainConfig,
+                     progress: Any | None = None) -> list[np.ndarray]:
+    """Out-of-fold decision scores (n, classes) for each setting.
+
+    Folds run in worker processes (not threads: liblinear's random generator is process-global, and sharing
+    it between threads would make results depend on timing).
+    """
+    n = len(y)
+    oof = [np.zeros((n, len(classes))) for _ in settings]
+    jobs = (delayed(_fold_job)(variants, y, tr, va, settings, classes, config.seed) for tr, va in folds)
+    if config.n_jobs > 1 and n >= config.parallel_from and len(folds) > 1:
+        results = Parallel(n_jobs=min(config.n_jobs, len(folds)), backend="loky", return_as="generator")(jobs)
+    else:
+        results = (fn(*a, **kw) for fn, a, kw in jobs)
+    for (_, va), fold_scores in zip(folds, results, strict=True):
+        for i, s in enumerate(fold_scores):
+            oof[i][va] = s
+        if progress is not None:
+            progress.update(1)
+    return oof
+
+
+def calibrate(scores: np.ndarray, y_idx: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
+              ) -> tuple[float, np.ndarray, dict[str, Any]]:
+    """Temperature on all out-of-fold scores, plus honest calibration figures: each fold's probabilities use
+    a temperature fitted on the other folds. Returns (temperature, cross-fitted probs, figures)."""
+    # A sentence whose class its fold never saw has no usable score for it; fitting T to it would flatten
+    # every probability, so such sentences are scored but not used to fit.
+    usable = scores[np.arange(len(y_idx)), y_idx] > UNSEEN_SCORE
+    probs = np.zeros_like(scores)
+    for _, va in folds:
+        fit_on = usable.copy()
+        fit_on[va] = False
+        t = fit_temperature(scores[fit_on], y_idx[fit_on]) if fit_on.any() else 1.0
+        probs[va] = softmax(scores[va], t)
+    raw = softmax(scores, 1.0)
+    temperature = fit_temperature(scores[usable], y_idx[usable]) if usable.any() else 1.0
+    figures = {
+        "method": "temperature scaling of LinearSVC decision scores (softmax), fitted on out-of-fold scores",
+        "temperature": temperature,
+        "ece": expected_calibration_error(probs, y_idx),
+        "brier": brier_score(probs, y_idx),
+        "ece_uncalibrated": expected_calibration_error(raw, y_idx),
+        "brier_uncalibrated": brier_score(raw, y_idx),
+        "ece_bins": 10,
+    }
+    return temperature, probs, figures
+
+
+def make_features(config: TrainConfig, n: int, conditional: bool) -> TextFeatures:
+    return TextFeatures(config.word_ngrams, config.char_ngrams, min_df=2 if n >= config.min_df_from else 1,
+                        topic_features=conditional and any(config.topic_features))
+
+
+def feature_variants(features: TextFeatures, X: sp.csr_matrix) -> dict[bool, sp.csr_matrix]:
+    """Feature matrices per topic_features setting (without = the text columns only)."""
+    variants = {False: X[:, : features.n_text_features] if features.topic is not None else X}
+    if features.topic is not None:
+        variants[True] = X
+    return variants
+
+
+def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: Sequence[str | None] | None = None,
+             progress: Any | None = None, settings: list[dict[str, Any]] | None = None,
+             final_fit: bool = True) -> TaskFit:
+    """Select hyperparameters by grouped CV, evaluate out of fold, calibrate, and fit on all gold labels.
+
+    `topics` (stance only) are the topics each sentence is conditioned on. The vectorizers (vocabulary, IDF) are
+    fitted once on all texts: they see no labels, so no label information crosses folds, and each fold then
+    costs only a classifier fit.
+    """
+    reason = trainable_reason(data, config)
+    if reason:
+        raise SkipTask(reason)
+    conditional = topics is not None
+    y = np.asarray(data.labels)
+    classes = [c for c in names if c in set(data.labels)] + sorted(set(data.labels) - set(names))
+    y_idx = np.array([classes.index(v) for v in y])
+    features = make_features(config, len(y), conditional)
+    X = features.fit_transform(data.texts, topics)
+    variants = feature_variants(features, X)
+    grid = settings or settings_grid(config, conditional)
+    grid = [s for s in grid if bool(s.get("topic_features", False)) in variants]
+    folds, grouped_by = make_folds(y, data.groups, n_folds(len(y), config), config.seed)
+    if progress is not None:
+        progress.reset(total=len(folds) + int(final_fit))
+    oof = cross_val_scores(variants, y, folds, grid, classes, config, progress)
+    tried = []
+    for s, scores in zip(grid, oof, strict=True):
+        pred = [classes[i] for i in scores.argmax(axis=1)]
+        labels = label_order(y.tolist(), pred, names)
+        f1 = classification_report(y.tolist(), pred, labels)["macro_f1"]
+        tried.append({"params": s, "macro_f1": f1})
+    best = max(range(len(grid)), key=lambda i: (tried[i]["macro_f1"], -i))
+    chosen = grid[best]
+    temperature, probs, calibration = calibrate(oof[best], y_idx, folds)
+    pred = [classes[i] for i in oof[best].argmax(axis=1)]
+    report = classification_report(y.tolist(), pred, list(names))
+    use_topic = bool(chosen.get("topic_features", False))
+    final_features = features if use_topic or features.topic is None else features.without_topic()
+    clf = fit_classifier(chosen, variants[use_topic], y, config.seed) if final_fit else None
+    if progress is not None and final_fit:
+        progress.update(1)
+    model = TaskModel(data.task, classes, final_features, clf, temperature, dict(chosen))
+    metrics = {
+        "trained": True,
+        "n_sentences": len(y),
+        "n_ties": data.ties,
+        "n_features": int(variants[use_topic].shape[1]),
+        "cv": {"folds": len(folds), "grouped_by": grouped_by,
+               "n_groups": len(set(data.groups)), "selection": "pooled out-of-fold macro-F1"},
+        "chosen": chosen,
+        "grid": tried,
+        **report,
+        "calibration": calibration,
+    }
+    return TaskFit(model, metrics, probs, y_idx, folds)

@@ -1,0 +1,157 @@
+"""Readable text: the training report printed by the CLI, the Markdown model card, curve and error tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _params(p: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in p.items())
+
+
+def _confusion(conf: dict[str, Any], indent: str = "  ") -> list[str]:
+    labels, matrix = conf["labels"], conf["matrix"]
+    if not labels:
+        return []
+    short = [lab[:9] for lab in labels]
+    width = max(9, max(len(s) for s in short))
+    lines = [f"{indent}confusion matrix (rows: gold, columns: predicted)",
+             indent + " " * (width + 1) + " ".join(f"{s:>{width}}" for s in short)]
+    for s, row in zip(short, matrix, strict=True):
+        lines.append(indent + f"{s:<{width}} " + " ".join(f"{v:>{width}d}" for v in row))
+    return lines
+
+
+def scores_lines(m: dict[str, Any], indent: str = "  ") -> list[str]:
+    """Per-class table, macro-F1/accuracy and confusion matrix of a classification_report dict."""
+    lines = [f"{indent}macro-F1 {m['macro_f1']:.3f}   accuracy {m['accuracy']:.3f}   ({m['n']} sentences)"]
+    cal = m.get("calibration")
+    if cal:
+        extra = (f" (uncalibrated {cal['ece_uncalibrated']:.3f}, {cal['brier_uncalibrated']:.3f}; "
+                 f"temperature {cal['temperature']:.2f})" if "temperature" in cal else "")
+        lines.append(f"{indent}calibration: ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}{extra}")
+    lines.append(f"{indent}{'class':<14}{'precision':>10}{'recall':>8}{'f1':>7}{'support':>9}")
+    for lab, s in m["per_class"].items():
+        lines.append(f"{indent}{lab[:14]:<14}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>7.3f}"
+                     f"{s['support']:>9d}")
+    lines.extend(_confusion(m["confusion"], indent))
+    return lines
+
+
+def training_report(metrics: dict[str, Any], version_created: bool = False) -> str:
+    """The report `python -m train` prints after training."""
+    v = metrics["labels_version"]
+    lines = [f"label version {v} ({metrics['labels_rows']} labels"
+             + ("; created now from changed labels)" if version_created else ")")]
+    for task, m in metrics["tasks"].items():
+        lines.append("")
+        if not m.get("trained"):
+            lines.append(f"{task}: SKIPPED: {m['skipped']}")
+            if m.get("n_ties"):
+                lines.append(f"  {m['n_ties']} tied sentences left out")
+            continue
+        cv = m["cv"]
+        lines.append(f"{task}: {m['n_sentences']} gold sentences, {m['n_ties']} ties left out; "
+                     f"{cv['folds']}-fold CV grouped by {cv['grouped_by']} ({cv['n_groups']} groups)")
+        counts = ", ".join(f"{k} {c}" for k, c in m["class_counts"].items())
+        lines.append(f"  class counts: {counts}")
+        lines.append(f"  chosen: {_params(m['chosen'])}  (of {len(m['grid'])} settings, by CV macro-F1)")
+        lines.extend(scores_lines(m))
+    if metrics.get("model_id"):
+        lines.append("")
+        lines.append(f"saved model {metrics['model_id']} (now current) in {metrics.get('training_seconds', 0):.1f} s")
+    return "\n".join(lines)
+
+
+def model_card(metrics: dict[str, Any]) -> str:
+    """A short Markdown model card; '{model_id}' is filled in when the id is known."""
+    cfg = metrics["config"]
+    lines = [
+        "# Model {model_id}",
+        "",
+        f"- Data: label version {metrics['labels_version']} ({metrics['labels_rows']} label rows, "
+        f"sha256 {metrics['labels_sha256'][:12]}...)",
+        f"- Schema fingerprint: {metrics['schema_fingerprint'][:12]}...",
+        f"- Created: {metrics['created']}",
+        "- Libraries: " + ", ".join(f"{k} {v}" for k, v in metrics["library_versions"].items()),
+        "",
+        "## Method",
+        "",
+        f"TF-IDF over word {tuple(cfg['word_ngrams'])}-grams"
+        + (f" and char_wb {tuple(cfg['char_ngrams'])}-grams" if cfg["char_ngrams"] else "")
+        + " (sublinear tf; n-grams seen once are dropped from "
+        f"{cfg['min_df_from']} sentences up), LinearSVC; C from {list(cfg['c_values'])} and class weights from "
+        f"{list(cfg['class_weights'])} chosen by pooled out-of-fold macro-F1 in {cfg['cv_folds']}-fold "
+        f"({cfg['few_folds']}-fold from {cfg['few_folds_from']} sentences) cross-validation grouped by article "
+        "(stratified). Stance adds topic x word features (can be switched off "
+        "by the grid) and is conditioned on the annotator's topic, else the predicted topic. Probabilities: "
+        "softmax of decision scores with a temperature fitted on out-of-fold scores.",
+        "",
+        "Gold labels: an adjudicated label wins, else the annotators' majority; ties are left out.",
+        "",
+        "## Scores (cross-validated)",
+        "",
+        "| task | sentences | ties | chosen | macro-F1 | accuracy | ECE | Brier |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for task, m in metrics["tasks"].items():
+        if not m.get("trained"):
+            lines.append(f"| {task} | {m['n_sentences']} | {m['n_ties']} | skipped: {m['skipped']} | | | | |")
+            continue
+        cal = m["calibration"]
+        lines.append(f"| {task} | {m['n_sentences']} | {m['n_ties']} | {_params(m['chosen'])} | "
+                     f"{m['macro_f1']:.3f} | {m['accuracy']:.3f} | {cal['ece']:.3f} | {cal['brier']:.3f} |")
+    for task, m in metrics["tasks"].items():
+        if not m.get("trained"):
+            continue
+        lines += ["", f"### {task}", "", "| class | count | precision | recall | F1 |", "|---|---|---|---|---|"]
+        for lab, count in m["class_counts"].items():
+            s = m["per_class"].get(lab, {"precision": 0.0, "recall": 0.0, "f1": 0.0})
+            lines.append(f"| {lab} | {count} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} |")
+    lines += ["", "Load only through `train.load_model`: the joblib file is code, checked against manifest.json."]
+    return "\n".join(lines) + "\n"
+
+
+def evaluation_report(result: dict[str, Any]) -> str:
+    lines = [f"model {result['model_id']} on label version {result['labels_version']}"]
+    for task, m in result["tasks"].items():
+        lines.append("")
+        if not m.get("evaluated"):
+            lines.append(f"{task}: not evaluated: {m['reason']}")
+            continue
+        lines.append(f"{task}: {m['n']} gold sentences ({m['n_ties']} ties left out)")
+        if m["in_training_data"]:
+            lines.append(f"  note: {m['in_training_data']} of them were in the model's training data "
+                         "(scores on those are optimistic)")
+        lines.extend(scores_lines(m))
+    return "\n".join(lines)
+
+
+def curve_report(result: dict[str, Any]) -> str:
+    lines = [f"learning curve: model {result['model_id']}, label version {result['labels_version']} "
+             "(macro-F1, cross-validated, folds grouped by article)"]
+    for task, v in result["tasks"].items():
+        if "skipped" in v:
+            lines.append(f"{task}: skipped: {v['skipped']}")
+            continue
+        lines.append(f"{task}:  {'labels %':>9}  {'n train':>8}  {'macro-F1':>8}  {'accuracy':>8}")
+        for p in v["points"]:
+            lines.append(f"{'':<{len(task) + 2}} {100 * p['fraction']:>9.0f}  {p['n_train']:>8.0f}  "
+                         f"{p['macro_f1']:>8.3f}  {p['accuracy']:>8.3f}")
+    lines.append(f"saved {result['path']} and chart {result['chart_path']}")
+    return "\n".join(lines)
+
+
+def errors_report(result: dict[str, Any], limit: int = 20) -> str:
+    lines = [f"likely label errors: model {result['model_id']}, label version {result['labels_version']}, "
+             f"out-of-fold prediction >= {result['min_confidence']:.2f} that disagrees with the gold label"]
+    for task, v in result["tasks"].items():
+        lines.append(f"  {task}: " + (f"skipped: {v['skipped']}" if "skipped" in v
+                                      else f"{v['flagged']} of {v['checked']} flagged"))
+    for r in result["errors"][:limit]:
+        lines.append(f"{r['rank']:>4}. [{r['task']}] {r['sentence_id']}  gold {r['gold']} ({r['p_gold']:.2f}) -> "
+                     f"predicted {r['predicted']} ({r['p_predicted']:.2f})  {r['text'][:70]!r}")
+    if len(result["errors"]) > limit:
+        lines.append(f"... {len(result['errors']) - limit} more in the CSV")
+    lines.append(f"saved {result['path']}")
+    return "\n".join(lines)

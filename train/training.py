@@ -1,0 +1,369 @@
+"""The training loop: train on a label version, evaluate a saved model, learning curve, likely label errors."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import platform
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy
+import sklearn
+
+from label_app import store
+from label_app.errors import LabelAppError
+from label_app.project import Project
+from label_app.schema import Schema, load_schema
+
+from . import registry
+from .data import TaskData, gold_labels
+from .fitting import (
+    SkipTask,
+    TrainConfig,
+    fit_classifier,
+    fit_task,
+    make_features,
+    make_folds,
+    n_folds,
+    trainable_reason,
+)
+from .metrics import brier_score, classification_report, expected_calibration_error, label_order
+from .model import TrainedModel, decision_scores
+from .report import model_card
+
+CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+ERROR_COLUMNS = ["rank", "task", "sentence_id", "article_id", "text", "gold", "predicted", "p_predicted",
+                 "p_gold", "margin", "votes", "labels_version", "model_id"]
+
+
+class NothingToTrain(LabelAppError):
+    """No task has enough gold labels to train."""
+
+
+@dataclass
+class TrainResult:
+    """What train_project did: the saved model (None if nothing could be trained) and its metrics."""
+
+    model_id: str | None
+    model_dir: Path | None
+    labels_version: int
+    version_created: bool
+    metrics: dict[str, Any]
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def tasks(self) -> set[str]:
+        return {t for t, m in self.metrics.get("tasks", {}).items() if m.get("trained")}
+
+
+def _bar(progress: bool, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=None, desc=desc, disable=not progress, unit="step", leave=False)
+
+
+@contextmanager
+def _task_bar(progress: bool, task: str):  # noqa: ANN202
+    bar = _bar(progress, f"{task}: features")
+
+    class _P:
+        def reset(self, total: int) -> None:
+            bar.set_description(f"{task}: cross-validation")
+            bar.reset(total=total)
+
+        def update(self, n: int) -> None:
+            bar.update(n)
+
+    try:
+        yield _P()
+    finally:
+        bar.close()
+
+
+def library_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "joblib": joblib.__version__}
+
+
+def resolve_labels(project: Project, labels_version: int | str | None, create: bool) -> tuple[int, bool]:
+    """The label version to use; with `create` and no explicit version, snapshot changed labels first."""
+    if labels_version is not None:
+        return store.resolve_version(project, labels_version), False
+    if not create:
+        return store.resolve_version(project, None), False
+    if store.latest_version(project) is None and not project.log_path.exists():
+        raise NothingToTrain(f"{project.labels_dir}: no labels yet; label some sentences (or import labels) first")
+    rec, created = store.create_version(project, note="created by `python -m train`: labels changed since the "
+                                        "last version", only_if_changed=True)
+    return int(rec["version"]), created
+
+
+def stance_topics(gold: dict[str, TaskData], model: TrainedModel | None) -> list[str | None]:
+    """The topic each stance sentence is conditioned on: its gold topic, else the topic model's prediction."""
+    stance = gold["stance"]
+    known = dict(zip(gold["topic"].sentence_ids, gold["topic"].labels, strict=True))
+    topics: list[str | None] = [known.get(sid) for sid in stance.sentence_ids]
+    missing = [i for i, t in enumerate(topics) if t is None]
+    if missing and model is not None and "topic" in model.models:
+        tm = model.models["topic"]
+        probs = tm.proba([stance.texts[i] for i in missing])
+        for i, j in zip(missing, probs.argmax(axis=1), strict=True):
+            topics[i] = tm.classes[j]
+    return topics
+
+
+def _digest(labels_sha: str, schema: Schema, config: TrainConfig) -> str:
+    ident = {"labels": labels_sha, "schema": schema.fingerprint(), "config": config.identity(),
+             "sklearn": sklearn.__version__}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def train_project(project: Project, labels_version: int | str | None = None, progress: bool = True,
+                  config: TrainConfig | None = None) -> TrainResult:
+    """Train on a label version (default: the latest, snapshotting changed labels first), evaluate by grouped CV,
+    save the model under models/<id>/ and make it current. Raises NothingToTrain if no task can be trained."""
+    config = config or TrainConfig()
+    started = time.perf_counter()
+    schema = load_schema(project.schema_path)
+    number, created = resolve_labels(project, labels_version, create=True)
+    rec = store.get_version_record(project, number)
+    rows = store.load_version(project, number)
+    gold = gold_labels(rows, schema)
+    model = TrainedModel("", number, rec["sha256"], schema.fingerprint(), sklearn.__version__, {},
+                         config.as_dict(), {})
+    tasks: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for task in schema.tasks:
+        data = gold[task.name]
+        topics = stance_topics(gold, model) if task.name == "stance" else None
+        task_started = time.perf_counter()
+        try:
+            with _task_bar(progress, task.name) as bar:
+                fit = fit_task(data, task.names, config, topics=topics, progress=bar)
+        except SkipTask as exc:
+            skipped[task.name] = str(exc)
+            tasks[task.name] = {"trained": False, "skipped": str(exc), "n_sentences": len(data),
+                                "n_ties": data.ties, "class_counts": {n: data.labels.count(n) for n in task.names}}
+            continue
+        model.models[task.name] = fit.model
+        model.train_sentence_ids[task.name] = list(data.sentence_ids)
+        tasks[task.name] = fit.metrics
+        tasks[task.name]["seconds"] = round(time.perf_counter() - task_started, 3)
+        if task.name == "stance":
+            tasks[task.name]["conditioned_on"] = ("gold topic when known, else the topic model's prediction; "
+                                                  "at prediction time the given topic, else the predicted one")
+    metrics = {
+        "labels_version": number,
+        "labels_sha256": rec["sha256"],
+        "labels_rows": len(rows),
+        "schema_fingerprint": schema.fingerprint(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "config": config.identity(),
+        "library_versions": library_versions(),
+        "tasks": tasks,
+    }
+    if not model.models:
+        raise NothingToTrain("nothing trained: " + "; ".join(f"{t}: {r}" for t, r in skipped.items()))
+    metrics["training_seconds"] = round(time.perf_counter() - started, 3)
+    folder = registry.save_model(project, model, metrics, model_card(metrics),
+                                 _digest(rec["sha256"], schema, config))
+    metrics["model_id"] = folder.name
+    return TrainResult(folder.name, folder, number, created, metrics, skipped, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- evaluate a saved model
+
+def _model_for(project: Project, schema: Schema, model_id: str | None) -> TrainedModel:
+    if model_id is None:
+        model = registry.load_current_model(project, schema)
+        if model is None:
+            raise registry.ModelNotFound("no trained model yet; run `python -m train` first")
+        return model
+    return registry.load_model(project, schema, model_id)
+
+
+def evaluate_model(project: Project, model_id: str | None = None, labels_version: int | str | None = None
+                   ) -> dict[str, Any]:
+    """Score a saved model on a version's gold labels (default: the latest version). Stance is conditioned on
+    the gold topic when known, else on the predicted one. Sentences the model was trained on are counted."""
+    schema = load_schema(project.schema_path)
+    model = _model_for(project, schema, model_id)
+    number, _ = resolve_labels(project, labels_version, create=False)
+    gold = gold_labels(store.load_version(project, number), schema)
+    out: dict[str, Any] = {"model_id": model.model_id, "labels_version": number, "tasks": {}}
+    topics = stance_topics(gold, model)
+    for task in schema.tasks:
+        data = gold[task.name]
+        if task.name not in model.models:
+            out["tasks"][task.name] = {"evaluated": False, "reason": "the model has no such task"}
+            continue
+        if not len(data):
+            out["tasks"][task.name] = {"evaluated": False, "reason": "no gold labels in this version"}
+            continue
+        tm = model.models[task.name]
+        probs = tm.proba(data.texts, topics if task.name == "stance" else None)
+        pred = [tm.classes[i] for i in probs.argmax(axis=1)]
+        rep = classification_report(data.labels, pred, task.names)
+        keep = [i for i, v in enumerate(data.labels) if v in tm.classes]
+        y_idx = np.array([tm.classes.index(data.labels[i]) for i in keep], dtype=int)
+        seen = set(model.train_sentence_ids.get(task.name, []))
+        rep.update({"evaluated": True, "n_ties": data.ties,
+                    "calibration": {"ece": expected_calibration_error(probs[keep], y_idx),
+                                    "brier": brier_score(probs[keep], y_idx), "ece_bins": 10},
+                    "in_training_data": sum(1 for s in data.sentence_ids if s in seen)})
+        out["tasks"][task.name] = rep
+    return out
+
+
+# ---------------------------------------------------------------- learning curve
+
+def _subsample(y: np.ndarray, idx: np.ndarray, fraction: float, rng: np.random.RandomState) -> np.ndarray:
+    """A stratified `fraction` of `idx` (at least one per class present)."""
+    if fraction >= 1.0:
+        return idx
+    keep = []
+    for c in sorted(set(y[idx].tolist())):
+        members = idx[y[idx] == c]
+        k = max(1, int(round(fraction * len(members))))
+        keep.append(rng.permutation(members)[:k])
+    return np.sort(np.concatenate(keep))
+
+
+def learning_curve(project: Project, labels_version: int | str | None = None, model_id: str | None = None,
+                   fractions: Sequence[float] = CURVE_FRACTIONS, progress: bool = True) -> dict[str, Any]:
+    """Cross-validated macro-F1 when training on fractions of the labels, per task, with the model's chosen
+    hyperparameters. Writes learning_curve.json and a Vega-Lite chart (learning_curve.vl.json) into the model's
+    folder; returns the data (with `path` and `chart_path`)."""
+    schema = load_schema(project.schema_path)
+    model = _model_for(project, schema, model_id)
+    config = TrainConfig(**model.config)
+    number, _ = resolve_labels(project, labels_version if labels_version is not None else model.labels_version,
+                               create=False)
+    gold = gold_labels(store.load_version(project, number), schema)
+    result: dict[str, Any] = {"model_id": model.model_id, "labels_version": number, "fractions": list(fractions),
+                              "metric": "macro_f1, pooled out-of-fold, folds grouped by article", "tasks": {}}
+    for task in schema.tasks:
+        data = gold[task.name]
+        reason = trainable_reason(data, config) if task.name in model.models else "not trained in this model"
+        if reason:
+            result["tasks"][task.name] = {"skipped": reason}
+            continue
+        tm = model.models[task.name]
+        topics = stance_topics(gold, model) if task.name == "stance" else None
+        use_topic = tm.uses_topic
+        feats = make_features(config, len(data), conditional=use_topic)
+        X = feats.fit_transform(data.texts, topics if use_topic else None)
+        y = np.asarray(data.labels)
+        classes = list(tm.classes) + sorted(set(data.labels) - set(tm.classes))
+        folds, grouped_by = make_folds(y, data.groups, n_folds(len(y), config), config.seed)
+        points = []
+        bar = _bar(progress, f"{task.name}: learning curve")
+        bar.reset(total=len(fractions) * len(folds))
+        for fraction in fractions:
+            rng = np.random.RandomState(config.seed)
+            scores = np.zeros((len(y), len(classes)))
+            sizes = []
+            for tr, va in folds:
+                sub = _subsample(y, tr, fraction, rng)
+                sizes.append(len(sub))
+                clf = fit_classifier(tm.params, X[sub], y[sub], config.seed)
+                scores[va] = decision_scores(clf, X[va], classes)
+                bar.update(1)
+            pred = [classes[i] for i in scores.argmax(axis=1)]
+            rep = classification_report(y.tolist(), pred, label_order(y.tolist(), pred, task.names))
+            points.append({"fraction": fraction, "n_train": round(float(np.mean(sizes)), 1),
+                           "macro_f1": rep["macro_f1"], "accuracy": rep["accuracy"]})
+        bar.close()
+        result["tasks"][task.name] = {"points": points, "folds": len(folds), "grouped_by": grouped_by,
+                                      "n_sentences": len(y), "params": tm.params}
+    folder = registry.model_dir(project, model.model_id)
+    path = folder / registry.CURVE_FILE
+    chart_path = folder / registry.CURVE_CHART_FILE
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    chart_path.write_text(curve_chart(result).to_json() + "\n", encoding="utf-8")
+    result["path"], result["chart_path"] = str(path), str(chart_path)
+    return result
+
+
+def curve_chart(result: dict[str, Any]) -> Any:
+    """An Altair line chart of macro-F1 against the share of labels used, one line per task."""
+    import altair as alt
+    import pandas as pd
+
+    rows = [{"task": t, "percent of labels": 100 * p["fraction"], "labels used": p["n_train"],
+             "macro-F1": p["macro_f1"], "accuracy": p["accuracy"]}
+            for t, v in result["tasks"].items() for p in v.get("points", [])]
+    df = pd.DataFrame(rows, columns=["task", "percent of labels", "labels used", "macro-F1", "accuracy"])
+    return (alt.Chart(df, title=f"Learning curve, labels v{result['labels_version']} ({result['model_id']})")
+            .mark_line(point=True)
+            .encode(x=alt.X("percent of labels:Q", scale=alt.Scale(domain=[0, 100])),
+                    y=alt.Y("macro-F1:Q", scale=alt.Scale(domain=[0, 1])),
+                    color="task:N", tooltip=["task", "percent of labels", "labels used", "macro-F1", "accuracy"])
+            .properties(width=480, height=300))
+
+
+# ---------------------------------------------------------------- likely label errors
+
+def find_label_errors(project: Project, labels_version: int | str | None = None, model_id: str | None = None,
+                      min_confidence: float = 0.5, progress: bool = True) -> dict[str, Any]:
+    """Sentences whose gold label disagrees with a confident out-of-fold prediction, ranked by how much more
+    probable the prediction is than the gold label. Writes label_errors.csv into the model's folder."""
+    schema = load_schema(project.schema_path)
+    model = _model_for(project, schema, model_id)
+    config = TrainConfig(**model.config)
+    number, _ = resolve_labels(project, labels_version if labels_version is not None else model.labels_version,
+                               create=False)
+    gold = gold_labels(store.load_version(project, number), schema)
+    found: list[dict[str, Any]] = []
+    checked: dict[str, Any] = {}
+    for task in schema.tasks:
+        data = gold[task.name]
+        if task.name not in model.models:
+            checked[task.name] = {"skipped": "not trained in this model"}
+            continue
+        tm = model.models[task.name]
+        topics = stance_topics(gold, model) if task.name == "stance" and tm.uses_topic else None
+        try:
+            with _task_bar(progress, task.name) as bar:
+                fit = fit_task(data, task.names, config, topics=topics, progress=bar, settings=[tm.params],
+                               final_fit=False)
+        except SkipTask as exc:
+            checked[task.name] = {"skipped": str(exc)}
+            continue
+        classes = fit.model.classes
+        probs = fit.oof_probs
+        n_found = 0
+        for i in range(len(data)):
+            j = int(probs[i].argmax())
+            p_pred, p_gold = float(probs[i, j]), float(probs[i, fit.y_idx[i]])
+            if j != fit.y_idx[i] and p_pred >= min_confidence:
+                n_found += 1
+                found.append({"task": task.name, "sentence_id": data.sentence_ids[i],
+                              "article_id": data.groups[i], "text": data.texts[i], "gold": data.labels[i],
+                              "predicted": classes[j], "p_predicted": round(p_pred, 4), "p_gold": round(p_gold, 4),
+                              "margin": round(p_pred - p_gold, 4), "votes": data.votes[i],
+                              "labels_version": number, "model_id": model.model_id})
+        checked[task.name] = {"checked": len(data), "flagged": n_found}
+    found.sort(key=lambda r: (-r["margin"], r["task"], r["sentence_id"]))
+    for rank, r in enumerate(found, start=1):
+        r["rank"] = rank
+    path = registry.model_dir(project, model.model_id) / registry.ERRORS_FILE
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=ERROR_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in found:
+        w.writerow({k: store.guard_cell(v) if isinstance(v, str) else v for k, v in r.items()})
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    return {"model_id": model.model_id, "labels_version": number, "min_confidence": min_confidence,
+            "tasks": checked, "errors": found, "path": str(path)}
