@@ -1,0 +1,89 @@
+"""Active learning: order sentences by model uncertainty while keeping each batch diverse.
+
+Plain uncertainty sampling tends to serve runs of near-identical sentences (the same boilerplate or the
+same quote in many articles); labelling twenty of them teaches the model little more than labelling one.
+Each batch is therefore built greedily from the most uncertain candidates, penalising a candidate by its
+highest cosine similarity (hashed word uni+bigrams) to what the batch already holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from label_app.errors import BadInput
+
+
+def _vectors(texts: Sequence[str]):  # noqa: ANN202 - scipy sparse matrix
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    # Stateless hashing: no fit, so each batch's candidates are vectorised on their own, in any order.
+    vec = HashingVectorizer(n_features=2**18, ngram_range=(1, 2), alternate_sign=False, norm="l2",
+                            lowercase=True)
+    return vec.transform(list(texts))
+
+
+def uncertainty_order(
+    sentence_ids: Sequence[str],
+    texts: Sequence[str],
+    uncertainty: Sequence[float | None],
+    batch_size: int = 20,
+    diversity: float = 0.5,
+    pool_factor: int = 5,
+    limit: int | None = None,
+) -> list[str]:
+    """Sentence ids, most uncertain first, each batch of `batch_size` kept diverse.
+
+    A batch is filled greedily from the `pool_factor * batch_size` most uncertain remaining sentences:
+    score = uncertainty (in [0, 1]) - `diversity` * (max cosine similarity to the sentences already in
+    the batch), so a near-duplicate must be `diversity` more uncertain than a fresh sentence to be chosen. `diversity=0` is plain uncertainty order. Missing or NaN uncertainty
+    sorts last. With `limit`, only the first `limit` ids are chosen that way; the rest follow in plain
+    uncertainty order (cheap for a queue that only needs the next batches).
+    """
+    n = len(sentence_ids)
+    if len(texts) != n or len(uncertainty) != n:
+        raise BadInput(f"uncertainty_order: {n} ids, {len(texts)} texts, {len(uncertainty)} uncertainties")
+    if batch_size < 1 or pool_factor < 1:
+        raise BadInput(f"uncertainty_order: batch_size ({batch_size}) and pool_factor ({pool_factor}) must be >= 1")
+    if not math.isfinite(diversity) or diversity < 0:
+        raise BadInput(f"uncertainty_order: diversity must be a number >= 0, got {diversity!r}")
+    u = np.array([np.nan if v is None else float(v) for v in uncertainty], dtype=float)
+    known = ~np.isnan(u)
+    # Stable sort: ties keep the caller's order (article order), NaN after every known value.
+    order = np.lexsort((np.arange(n), -np.where(known, u, -np.inf), ~known))
+    if diversity == 0 or n <= 1:
+        return [sentence_ids[i] for i in order]
+    stop = n if limit is None else max(0, min(n, limit))
+    pool_size = batch_size * pool_factor
+    # Uncertainties are expected in [0, 1]; larger scales (e.g. raw entropy) are brought into that range.
+    scale = max(1.0, float(np.nanmax(u))) if known.any() else 1.0
+    # Vectorise everything once when most of the list gets the greedy treatment, else pool by pool.
+    all_vecs = _vectors(texts) if stop * pool_factor >= n else None
+    chosen: list[int] = []
+    carry: list[int] = []  # candidates of the last pool that were not taken, still in uncertainty order
+    ptr = 0
+    while len(chosen) < stop and (carry or ptr < n):
+        fresh = [int(i) for i in order[ptr: ptr + pool_size - len(carry)]]
+        ptr += len(fresh)
+        pool = np.array(carry + fresh)
+        take = min(batch_size, len(pool), stop - len(chosen))
+        vecs = all_vecs[pool] if all_vecs is not None else _vectors([texts[i] for i in pool])
+        sims = (vecs @ vecs.T).toarray()
+        base = np.nan_to_num(u[pool], nan=0.0) / scale
+        max_sim = np.zeros(len(pool))
+        picked = np.zeros(len(pool), dtype=bool)
+        for _ in range(take):
+            score = np.where(picked, -np.inf, base - diversity * max_sim)
+            j = int(np.argmax(score))  # first maximum: ties go to the more uncertain candidate
+            picked[j] = True
+            chosen.append(int(pool[j]))
+            max_sim = np.maximum(max_sim, sims[j])
+        carry = [int(i) for i, p in zip(pool, picked, strict=True) if not p]
+    chosen_set = set(chosen)
+    chosen.extend(i for i in order if i not in chosen_set)
+    return [sentence_ids[i] for i in chosen]
+
+
+__all__ = ["uncertainty_order"]
