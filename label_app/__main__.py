@@ -14,7 +14,7 @@ def start_app(args: argparse.Namespace) -> int:
     from .serve import serve
 
     try:
-        return serve(args.project, port=args.port, host=args.host)
+        return serve(args.project, port=args.port, host=args.host, no_auth=args.no_auth)
     except LabelAppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501, help="without a command: port of the app (default 8501)")
     p.add_argument("--host", default="127.0.0.1",
                    help="without a command: address the app listens on (default 127.0.0.1, this machine only)")
+    p.add_argument("--no-auth", action="store_true",
+                   help="without a command: serve a non-loopback --host without sign-in (anyone who can reach it "
+                        "is a reviewer); not needed once users exist")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("ingest", parents=[common], help="segment article files into sentences (default: the project's seeds/)")
@@ -58,6 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="inter-annotator agreement: Krippendorff's alpha, Cohen's kappa per pair, per label")
     s.add_argument("--version", default=None, help="label version (default: the current labels)")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    s = sub.add_parser("users", parents=[common], help="accounts for sign-in: add, list, remove (labels/users.toml)")
+    us = s.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    u = us.add_parser("add", parents=[common], help="add an account (the password is read without echo)")
+    u.add_argument("name", help="user name, also the annotator name in the label log")
+    u.add_argument("--role", choices=["annotator", "reviewer"], required=True,
+                   help="reviewer: may also review, create versions, import, change settings, retrain")
+    u.add_argument("--email", default="", help="optional e-mail address")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    u.add_argument("--replace", action="store_true", help="change the role or password of an existing account")
+    us.add_parser("list", parents=[common], help="list accounts and roles")
+    u = us.add_parser("remove", parents=[common], help="remove an account (its labels stay)")
+    u.add_argument("name", help="user name")
     return p
 
 

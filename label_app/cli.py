@@ -111,6 +111,41 @@ def cmd_agreement(project: Project, schema: Schema, version: str | None, as_json
     return 0
 
 
+def read_new_password(from_stdin: bool) -> str:
+    """The new password: the first line of stdin, or typed twice without echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise LabelAppError("the two passwords differ; nothing saved")
+    return first
+
+
+def cmd_users(project: Project, args) -> int:  # noqa: ANN001
+    from . import auth
+
+    path = auth.users_path(project)
+    if args.users_command == "list":
+        users = auth.load_users(project)
+        if not users:
+            print(f"no users in {path}: the app runs for one person on this machine only")
+        for u in sorted(users.values(), key=lambda u: u.name):
+            print(f"{u.name}  {u.role}" + (f"  {u.email}" if u.email else ""))
+        return 0
+    if args.users_command == "remove":
+        auth.remove_user(project, args.name)
+        print(f"removed user {args.name} from {path}" + ("" if auth.load_users(project) else
+              "; no users left: sign-in is off (only a loopback --host can serve)"))
+        return 0
+    user = auth.add_user(project, args.name, args.role, read_new_password(args.password_stdin), email=args.email,
+                         replace=args.replace)
+    print(f"{'updated' if args.replace else 'added'} {user.role} {user.name} in {path} (password stored as an "
+          "scrypt hash)")
+    return 0
+
+
 def run(args) -> int:  # noqa: ANN001
     """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1."""
     setup_warnings()
@@ -124,6 +159,8 @@ def run(args) -> int:  # noqa: ANN001
             return cmd_versions(project)
         if args.command == "diff":
             return cmd_diff(project, args.a, args.b, args.limit)
+        if args.command == "users":
+            return cmd_users(project, args)
         schema = load_schema(project.schema_path)
         if args.command == "import-labels":
             return cmd_import(project, schema, args.file, args.annotator)

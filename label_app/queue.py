@@ -5,12 +5,16 @@ State is a few numpy arrays over the queue positions (sentences in article order
 or done for the project); a clear moves them back. So finding the next sentence costs work proportional
 to the sentences passed since the last call plus the sentences leased to others, not to the corpus.
 
-Leases keep a sentence shown to one annotator from being handed to another (up to `overlap` annotators
-per sentence, so a later part can ask for double annotation by raising it).
+Leases keep a sentence shown to one annotator from being handed to another. Overlap: a deterministic share
+of the sentences (chosen by a hash of the sentence id, so every server process agrees) needs `overlap`
+distinct annotators, the others one. With an overlap (2 or more), 'unlabelled' and 'uncertain' hand out only
+sentences that still need an annotator; without one they go on to the rest. Nobody gets a sentence they
+handled already.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Sequence
@@ -22,6 +26,44 @@ from .index import DONE_ACTIONS, HANDLED_ACTIONS, Change
 ORDERS = ("article", "unlabelled", "uncertain")
 # which permutation of the queue positions each order walks
 _PERM = {"article": "article", "unlabelled": "article", "uncertain": "uncertain"}
+
+
+def in_overlap(sentence_id: str, share: float) -> bool:
+    """Whether the sentence belongs to the overlapped share (stable across processes and restarts)."""
+    if share >= 1.0:
+        return True
+    if share <= 0.0:
+        return False
+    h = int.from_bytes(hashlib.sha256(sentence_id.encode("utf-8")).digest()[:8], "big")
+    return h / 2.0**64 < share
+
+
+def annotators_needed(sentence_ids: Sequence[str], overlap: int, share: float = 1.0) -> np.ndarray:
+    """Per sentence, how many distinct annotators it should get: `overlap` in the share, else 1."""
+    if overlap <= 1:
+        return np.ones(len(sentence_ids), dtype=np.int32)
+    return np.array([overlap if in_overlap(s, share) else 1 for s in sentence_ids], dtype=np.int32)
+
+
+POOL_FACTOR = 5  # train.active.uncertainty_order's default: each batch comes from the 5 x batch most uncertain
+
+
+def diverse_stretch(candidates: np.ndarray, texts: Sequence[str], uncertainty: np.ndarray, limit: int,
+                    batch_size: int = 20, diversity: float = 0.5) -> np.ndarray:
+    """The first `limit` of `candidates` (queue positions, most uncertain first) in diverse batches.
+
+    uncertainty_order draws its first `limit` picks from at most the `limit + batch_size * POOL_FACTOR` most
+    uncertain candidates, so only those are passed: the same picks as over the whole queue, at a cost that
+    does not grow with the corpus (~30 ms for 500 picks). Raises ImportError without the train package.
+    """
+    from train.active import uncertainty_order
+
+    top = candidates[: limit + batch_size * POOL_FACTOR]
+    if not len(top):
+        return top
+    picked = uncertainty_order(list(range(len(top))), [texts[p] for p in top], uncertainty[top],
+                               batch_size=batch_size, diversity=diversity, pool_factor=POOL_FACTOR, limit=limit)
+    return top[np.asarray(picked[:limit], dtype=int)]
 
 
 class Leases:
@@ -65,11 +107,13 @@ class Leases:
 class Queue:
     """Next-sentence selection over `sentence_ids` (article order), fed by the label index's changes."""
 
-    def __init__(self, sentence_ids: Sequence[str], overlap: int = 1, lease_seconds: float = 900.0) -> None:
+    def __init__(self, sentence_ids: Sequence[str], overlap: int = 1, lease_seconds: float = 900.0,
+                 overlap_share: float = 1.0) -> None:
         self.ids = list(sentence_ids)
         self.pos = {sid: i for i, sid in enumerate(self.ids)}
         n = len(self.ids)
         self.overlap = overlap
+        self.need = annotators_needed(self.ids, overlap, overlap_share)
         self.n_done = np.zeros(n, dtype=np.int32)
         self.n_labelled = 0  # positions with n_done > 0, kept as a count so progress is O(1)
         self.n_handled: dict[str, int] = {}
@@ -77,6 +121,13 @@ class Queue:
         self.perm: dict[str, np.ndarray] = {"article": np.arange(n)}
         self.rank: dict[str, np.ndarray] = {"article": np.arange(n)}
         self.uncertainty_model: str | None = None
+        # diversified 'uncertain' order: perm["uncertain"][:diverse_end] is in diverse batches, the rest in plain
+        # uncertainty order until the annotators get near it (see set_uncertainty)
+        self.diverse_end = 0
+        self.diversified = 0  # how many times a stretch was diversified (tests check it is not per action)
+        self._u_values: np.ndarray | None = None
+        self._u_texts: Sequence[str] | None = None
+        self._u_params = (0.0, 20, 500)
         self.cursors: dict[tuple[str, str, int], int] = {}
         self.leases = Leases(lease_seconds)
         self._lock = threading.RLock()
@@ -113,7 +164,7 @@ class Queue:
                         self.n_labelled += 1
                     elif not is_done and self.n_done[p] == 0:
                         self.n_labelled -= 1
-                    if was_done and self.n_done[p] < self.overlap:
+                    if was_done and self.n_done[p] < self.need[p]:
                         self._rewind(None, p)
                 if mine[p] and self.leases.by_annotator.get(who) == sid:
                     self.leases.release(who)
@@ -128,16 +179,63 @@ class Queue:
             if r < cur:
                 self.cursors[key] = r
 
-    def set_uncertainty(self, model_id: str, uncertainty: np.ndarray) -> None:
-        """Order for 'uncertain': highest uncertainty first (ties in article order)."""
+    def set_uncertainty(self, model_id: str, uncertainty: np.ndarray, texts: Sequence[str] | None = None,
+                        diversity: float = 0.5, batch_size: int = 20, step: int = 500) -> None:
+        """Order for 'uncertain': highest uncertainty first (ties in article order).
+
+        With `texts` (one per queue position), batches of `batch_size` are kept diverse
+        (train.active.uncertainty_order): the first `step` open sentences now, the next `step` when an
+        annotator gets near the end of that stretch, so no call costs more than ordering `step` sentences.
+        """
         with self._lock:
-            perm = np.argsort(-np.asarray(uncertainty, dtype=float), kind="stable")
+            values = np.asarray(uncertainty, dtype=float)
+            perm = np.argsort(-values, kind="stable")
             rank = np.empty_like(perm)
             rank[perm] = np.arange(len(perm))
             self.perm["uncertain"], self.rank["uncertain"] = perm, rank
             self.uncertainty_model = model_id
             for key in [k for k in self.cursors if k[1] == "uncertain"]:
                 del self.cursors[key]
+            self._u_values, self._u_texts = values, texts
+            self._u_params = (diversity, batch_size, step)
+            self.diverse_end = 0 if texts is not None and diversity > 0 else len(perm)
+            if self.diverse_end < len(perm):
+                self._diversify()
+
+    def _diversify(self) -> None:
+        """Reorder the next `step` open sentences after `diverse_end` into diverse batches."""
+        diversity, batch_size, step = self._u_params
+        perm = self.perm["uncertain"]
+        start = self.diverse_end
+        tail = perm[start:]
+        # only sentences that still need an annotator make up the batches; the rest are passed over anyway
+        open_ = tail[self.n_done[tail] < self.need[tail]]
+        try:
+            chosen = diverse_stretch(open_, self._u_texts or [], self._u_values, step, batch_size, diversity)
+        except ImportError:  # no train package: plain uncertainty order
+            chosen = None
+        if chosen is None or len(open_) <= len(chosen):
+            self.diverse_end = len(perm)  # nothing left that a later stretch would reorder
+        else:
+            self.diverse_end = start + len(chosen)
+        if chosen is None or not len(chosen):
+            return
+        perm = np.concatenate([perm[:start], chosen, tail[~np.isin(tail, chosen)]])
+        rank = np.empty_like(perm)
+        rank[perm] = np.arange(len(perm))
+        self.perm["uncertain"], self.rank["uncertain"] = perm, rank
+        self.diversified += 1
+        # positions before `start` did not move; a cursor past it would skip the reordered sentences
+        for key, cur in self.cursors.items():
+            if key[1] == "uncertain" and cur > start:
+                self.cursors[key] = start
+
+    def _diversify_ahead(self, annotator: str) -> None:
+        _diversity, batch_size, _step = self._u_params
+        if self.diverse_end < len(self.ids):
+            cur = self.cursors.get((annotator, "uncertain", 1), 0)
+            if cur + batch_size >= self.diverse_end:
+                self._diversify()
 
     # ------------------------------------------------------------ selection
 
@@ -151,14 +249,14 @@ class Queue:
         i = cur
         while i < n:
             p = int(perm[i])
-            passed = mine[p] or (phase == 1 and self.n_done[p] >= self.overlap)
+            passed = mine[p] or (phase == 1 and self.n_done[p] >= self.need[p])
             if passed:
                 if advancing:
                     cur = i + 1
                 i += 1
                 continue
             others = self.leases.others(self.ids[p], annotator, now)
-            busy = (self.n_done[p] + others >= self.overlap) if phase == 1 else others > 0
+            busy = (self.n_done[p] + others >= self.need[p]) if phase == 1 else others > 0
             if busy:
                 advancing = False  # a lease may lapse: the cursor must not pass this sentence
                 i += 1
@@ -181,9 +279,13 @@ class Queue:
             if order not in ORDERS:
                 raise ValueError(f"unknown queue order {order!r} (use {', '.join(ORDERS)})")
             sid = None
+            if order == "uncertain":
+                self._diversify_ahead(annotator)
             if order in ("unlabelled", "uncertain"):
                 sid = self._scan(annotator, order, 1, now)
-            if sid is None:
+            # then the rest, in article order; not with an overlap, which then asks for exactly that many
+            # annotators per sentence and no more
+            if sid is None and (order == "article" or self.overlap <= 1):
                 sid = self._scan(annotator, "article", 2, now)
             if sid is not None:
                 self.leases.claim(sid, annotator, now)

@@ -34,15 +34,22 @@ def streamlit_command(project: Project, port: int, host: str) -> list[str]:
     ]
 
 
-def serve(project_dir: str, port: int = 8501, host: str = "127.0.0.1") -> int:
-    """Check the project, then replace this process with the Streamlit server (so signals reach it)."""
+def serve(project_dir: str, port: int = 8501, host: str = "127.0.0.1", no_auth: bool = False) -> int:
+    """Check the project and who may sign in, then replace this process with the Streamlit server (so
+    signals reach it). Without users, only a loopback address is served unless `no_auth`."""
+    from .auth import HOST_ENV, NO_AUTH_ENV, load_users, startup_problem
+
     project = Project.at(project_dir)
     if not project.root.is_dir():
         raise LabelAppError(f"{project.root}: no such project folder")
     load_schema(project.schema_path)  # fail here, in one line, rather than in the browser
     if not 0 < port < 65536:
         raise LabelAppError(f"--port {port}: use a port from 1 to 65535")
-    env = {**os.environ, PROJECT_ENV: str(project.root)}
+    users = load_users(project)  # a broken users file stops the start, in one line
+    problem = startup_problem(host, users, no_auth)
+    if problem:
+        raise LabelAppError(problem)
+    env = {**os.environ, PROJECT_ENV: str(project.root), HOST_ENV: host, NO_AUTH_ENV: "1" if no_auth else ""}
     cmd = streamlit_command(project, port, host)
     print(f"Label app for {project.root} on http://{host}:{port}/  (Ctrl+C stops it)", flush=True)
     if hasattr(os, "execve"):

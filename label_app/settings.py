@@ -23,7 +23,7 @@ SUGGESTION_MODE_TEXT = {
 QUEUE_ORDERS = ("article", "unlabelled", "uncertain")
 QUEUE_ORDER_TEXT = {
     "article": "article order (every sentence this annotator has not handled yet)",
-    "unlabelled": "unlabelled first (sentences nobody has labelled, then the rest)",
+    "unlabelled": "unlabelled first (sentences that still need an annotator, then, without overlap, the rest)",
     "uncertain": "most uncertain first (by the current model; falls back to unlabelled first without one)",
 }
 
@@ -34,8 +34,10 @@ class Settings:
 
     suggestion_mode: str = "hint"
     queue_order: str = "unlabelled"
-    # how many annotators should label each sentence; 1 = no overlap
+    # how many distinct annotators label each sentence of the overlapped share; 1 = no overlap
     overlap: int = 1
+    # the share of sentences (0-1, picked by a hash of the sentence id) that get `overlap` annotators
+    overlap_share: float = 1.0
     # how long a sentence shown to one annotator is kept from the others
     lease_minutes: float = 15.0
 
@@ -48,6 +50,9 @@ def _check(s: Settings) -> list[str]:
         problems.append(f"queue_order {s.queue_order!r} (use {', '.join(QUEUE_ORDERS)})")
     if not isinstance(s.overlap, int) or isinstance(s.overlap, bool) or not 1 <= s.overlap <= 20:
         problems.append(f"overlap {s.overlap!r} (use a whole number from 1 to 20)")
+    if (not isinstance(s.overlap_share, int | float) or isinstance(s.overlap_share, bool)
+            or not 0.0 <= s.overlap_share <= 1.0):
+        problems.append(f"overlap_share {s.overlap_share!r} (use a share from 0 to 1)")
     if not isinstance(s.lease_minutes, int | float) or not 0 < s.lease_minutes <= 24 * 60:
         problems.append(f"lease_minutes {s.lease_minutes!r} (use a number of minutes above 0)")
     return problems

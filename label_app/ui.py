@@ -1,4 +1,8 @@
-"""Streamlit glue shared by the pages: cached workspace and model, safe text rendering, the annotator."""
+"""Streamlit glue shared by the pages: cached workspace and model, safe text rendering, the annotator, roles.
+
+With accounts configured (labels/users.toml), the annotator is the signed-in account and the role comes
+from the users file on every run; session state holds only the account name, never a password.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from . import store
+from . import auth, store
 from .errors import LabelAppError
+from .project import Project
 from .serve import PROJECT_ENV
 from .suggest import load_model, model_stamp
 from .workspace import Workspace
@@ -58,8 +63,75 @@ def current_model(ws: Workspace) -> Any | None:
     return model
 
 
+SESSION_USER = "auth_user"
+
+
+def access() -> auth.Access:
+    """How this app admits people: accounts, open (single user, a reviewer) or refused."""
+    return auth.access(auth_project(), os.environ.get(auth.HOST_ENV), os.environ.get(auth.NO_AUTH_ENV) == "1")
+
+
+def auth_project() -> Project:
+    return Project.at(project_root())
+
+
+def oidc_provider() -> str | None:
+    """The OIDC provider configured in .streamlit/secrets.toml [auth] (for st.login), or None."""
+    try:
+        return auth.oidc_provider(st.secrets.get("auth"))
+    except Exception:  # noqa: BLE001 - no or unreadable secrets file: no OIDC sign-in
+        return None
+
+
+def oidc_email() -> str:
+    """The e-mail of the OIDC identity signed in to this browser, or ''."""
+    try:
+        return str(st.user.get("email") or "") if st.user.get("is_logged_in") else ""
+    except Exception:  # noqa: BLE001 - st.user without an auth provider
+        return ""
+
+
+def signed_in_user(acc: auth.Access | None = None) -> auth.User | None:
+    """The account signed in to this session (re-checked against the users file on every run); an OIDC
+    identity (st.login) counts when its e-mail belongs to an account."""
+    acc = acc or access()
+    name = st.session_state.get(SESSION_USER)
+    user = acc.users.get(name) if name else None
+    if name and user is None:
+        st.session_state.pop(SESSION_USER, None)  # removed from the users file: signed out
+    if user is None and acc.mode == "signin" and oidc_provider() is not None:
+        user = auth.user_for_email(acc.users, oidc_email())
+        if user is not None:
+            st.session_state[SESSION_USER] = user.name
+    return user
+
+
+def current_role(acc: auth.Access | None = None) -> str:
+    """'reviewer' in the open single-user mode, the account's role when signed in, else '' (nothing)."""
+    acc = acc or access()
+    if acc.mode == "open":
+        return "reviewer"
+    if acc.mode == "signin":
+        user = signed_in_user(acc)
+        return user.role if user else ""
+    return ""
+
+
+def can(action: str) -> bool:
+    """Whether this session may do a reviewer-only action (see auth.REVIEWER_ACTIONS)."""
+    role = current_role()
+    return bool(role) and auth.allowed(role, action)
+
+
 def annotator_from_url() -> str | None:
-    """The annotator named in the URL (?annotator=...) or picked earlier in this session, if valid."""
+    """The annotator: the signed-in account when accounts exist (?annotator= is then ignored and dropped),
+    else the name in the URL (?annotator=...) or picked earlier in this session, if valid."""
+    acc = access()
+    if acc.mode != "open":
+        user = signed_in_user(acc)
+        if "annotator" in st.query_params:
+            del st.query_params["annotator"]
+        return user.name if user else None
     name = st.query_params.get("annotator") or st.session_state.get("annotator")
     if not name:
         return None
@@ -75,9 +147,10 @@ def annotator_from_url() -> str | None:
 
 
 def pick_annotator(key: str) -> str | None:
-    """Ask for a name once; it goes into the URL so a bookmark resumes the session."""
+    """Ask for a name once; it goes into the URL so a bookmark resumes the session (with accounts: the
+    account's name, never typed)."""
     name = annotator_from_url()
-    if name:
+    if name or access().mode != "open":
         return name
     with st.form(key=f"{key}_form"):
         typed = st.text_input("Your annotator name", key=f"{key}_name",

@@ -25,9 +25,14 @@ from .project import Project
 from .queue import Queue
 from .schema import Schema, load_schema
 from .settings import Settings, load_settings
-from .suggest import Suggestion, predict
+from .suggest import Suggestion, for_topic, predict
 
 CONTEXT_LINES = 2
+# 'most uncertain first': batches of 20 kept diverse (a near-duplicate must be 0.5 more uncertain than a fresh
+# sentence to join a batch), diversified 500 sentences at a time (~30 ms, whatever the corpus size)
+UNCERTAIN_BATCH = 20
+UNCERTAIN_DIVERSITY = 0.5
+UNCERTAIN_STEP = 500
 HISTORY = 20
 
 
@@ -85,8 +90,9 @@ class Workspace:
         self.settings = settings
         self.index = LabelIndex(project)
         self._lock = threading.RLock()
-        self._suggestions: OrderedDict[tuple[str, str], Suggestion | None] = OrderedDict()
+        self._suggestions: OrderedDict[tuple[str, str, str], Suggestion | None] = OrderedDict()
         self.predictions: dict[str, pd.DataFrame] = {}
+        self._prelabels: dict[str, pd.DataFrame | None] = {}  # stored pre-labels of the current model only
         self._text_index: dict[str, tuple[str, str]] | None = None
         self._set_corpus(corpus)
         self.index.subscribe(self._on_changes)
@@ -124,7 +130,8 @@ class Workspace:
         self.n_sent = sent.groupby("article_id").size().to_dict()
         self._text_index = None
         self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap,
-                           lease_seconds=self.settings.lease_minutes * 60)
+                           lease_seconds=self.settings.lease_minutes * 60,
+                           overlap_share=self.settings.overlap_share)
         self.predictions.clear()
         # replay what is already indexed into the fresh queue
         replay = [(sid, who, None, e) for sid, per in self.index.by_sentence.items() for who, e in per.items()]
@@ -144,7 +151,8 @@ class Workspace:
 
     def apply_settings(self, settings: Settings) -> None:
         with self._lock:
-            rebuild = (settings.overlap, settings.lease_minutes) != (self.settings.overlap, self.settings.lease_minutes)
+            routing = ("overlap", "overlap_share", "lease_minutes")
+            rebuild = any(getattr(settings, k) != getattr(self.settings, k) for k in routing)
             self.settings = settings
             if rebuild:
                 self._set_corpus(self.corpus)
@@ -216,27 +224,46 @@ class Workspace:
 
     # ------------------------------------------------------------ suggestions
 
-    def suggestion(self, model: Any | None, sentence_id: str) -> Suggestion | None:
-        """The model's suggestion for one sentence (memoised per model; one predict call otherwise)."""
+    def suggestion(self, model: Any | None, sentence_id: str, topic: str = "") -> Suggestion | None:
+        """The model's suggestion for one sentence: its stored pre-label when there is one, else predicted on
+        demand (a new upload); with `topic`, the annotator's choice, the stance is recomputed for that topic.
+        Memoised per model id, so a new model is never answered from an old one's cache."""
         if model is None or sentence_id not in self.row_of:
             return None
-        key = (model.model_id, sentence_id)
+        key = (model.model_id, sentence_id, topic)
         with self._lock:
             if key in self._suggestions:
                 self._suggestions.move_to_end(key)
                 return self._suggestions[key]
-            frame = self.predictions.get(model.model_id)
-        if frame is not None and sentence_id in frame.index:
-            r = frame.loc[sentence_id]
-            sug = Suggestion(model.model_id, r["topic"], float(r["topic_prob"]), r["stance"],
-                             float(r["stance_prob"]), float(r["uncertainty"]))
+        text = self.seg_text[self.row_of[sentence_id]]
+        if topic:
+            base = self.suggestion(model, sentence_id)
+            sug = for_topic(model, text, topic, base) if base is not None else None
         else:
-            sug = predict(model, [self.seg_text[self.row_of[sentence_id]]])[0]
+            sug = self._known_suggestion(model.model_id, sentence_id) or predict(model, [text])[0]
         with self._lock:
             self._suggestions[key] = sug
             while len(self._suggestions) > 2000:
                 self._suggestions.popitem(last=False)
         return sug
+
+    def _known_suggestion(self, model_id: str, sentence_id: str) -> Suggestion | None:
+        """From the model's predictions for the queue or its pre-label file, without predicting."""
+        with self._lock:
+            frame = self.predictions.get(model_id)
+        if frame is None or sentence_id not in frame.index:
+            frame = self.stored_prelabels(model_id)
+        if frame is None or sentence_id not in frame.index:
+            return None
+        return _row_suggestion(model_id, frame.loc[sentence_id])
+
+    def stored_prelabels(self, model_id: str) -> pd.DataFrame | None:
+        """The model's pre-label file (`python -m train prelabel`), read once per model id."""
+        with self._lock:
+            if model_id not in self._prelabels:
+                # one entry: a new model id replaces the old model's pre-labels
+                self._prelabels = {model_id: _stored_prelabels(self.project, model_id)}
+            return self._prelabels[model_id]
 
     def ensure_predictions(self, model: Any, batch: int = 4096) -> pd.DataFrame:
         """Predictions for every queue sentence (once per model), and the 'uncertain' queue order."""
@@ -245,7 +272,7 @@ class Workspace:
             if frame is not None:
                 return frame
             cols = ["topic", "topic_prob", "stance", "stance_prob", "uncertainty"]
-            stored = _stored_prelabels(self.project, model.model_id)
+            stored = self.stored_prelabels(model.model_id)
             if stored is not None and len(stored):
                 frame = stored.reindex(self.sentence_ids)[cols]
             else:
@@ -261,8 +288,15 @@ class Workspace:
             frame = frame.astype({"topic_prob": float, "stance_prob": float, "uncertainty": float})
             frame.index.name = "sentence_id"
             self.predictions = {model.model_id: frame}
-            self.queue.set_uncertainty(model.model_id, frame["uncertainty"].to_numpy())
+            texts = [self.seg_text[self.row_of[s]] for s in self.sentence_ids]
+            self.queue.set_uncertainty(model.model_id, frame["uncertainty"].to_numpy(), texts,
+                                       diversity=UNCERTAIN_DIVERSITY, batch_size=UNCERTAIN_BATCH,
+                                       step=UNCERTAIN_STEP)
             return frame
+
+    def has_predictions(self, model_id: str) -> bool:
+        """Whether ensure_predictions already ran for this model (the page shows a spinner otherwise)."""
+        return model_id in self.predictions
 
     # ------------------------------------------------------------ browse and dashboard data
 
@@ -358,6 +392,21 @@ def now() -> float:
 
 __all__ = ["BrowseFilter", "Progress", "SentenceView", "Workspace", "decide_source", "filter_browse",
            "label_counts", "progress_over_time", "rate_per_hour"]
+
+
+def _row_suggestion(model_id: str, r: pd.Series) -> Suggestion | None:
+    """A stored prediction row as a Suggestion (None when the row has no prediction)."""
+    if pd.isna(r["uncertainty"]):
+        return None
+
+    def name(v: Any) -> str:
+        return v if isinstance(v, str) else ""
+
+    def prob(v: Any) -> float:
+        return 0.0 if pd.isna(v) else float(v)
+
+    return Suggestion(model_id, name(r["topic"]), prob(r["topic_prob"]), name(r["stance"]), prob(r["stance_prob"]),
+                      float(r["uncertainty"]))
 
 
 def _stored_prelabels(project: Project, model_id: str) -> pd.DataFrame | None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from label_app.errors import LabelAppError
 from label_app.settings import QUEUE_ORDER_TEXT, QUEUE_ORDERS
-from label_app.suggest import Suggestion
+from label_app.suggest import Suggestion, chosen_topic, follow_stance
 from label_app.ui import current_model, md_escape, pick_annotator, workspace
 from label_app.workspace import Workspace, annotate_keys_help, rate_per_hour
 
@@ -63,7 +63,7 @@ def _back(ws: Workspace, annotator: str) -> None:
 def _save(ws: Workspace, annotator: str, sid: str, action: str, sug: Suggestion | None, shown: bool,
           accept: bool = False) -> None:
     if accept and sug is not None:
-        S["ann_sel"] = {"topic": [sug.topic] if sug.topic else [], "stance": [sug.stance] if sug.stance else []}
+        S["ann_sel"] = sug.choices()
     sep = "|"
     topic = sep.join(S["ann_sel"]["topic"]) if action == "label" else ""
     stance = sep.join(S["ann_sel"]["stance"]) if action == "label" else ""
@@ -146,9 +146,14 @@ def render() -> None:
     _state_defaults()
     order = _sidebar(ws, annotator)
     mode = ws.settings.suggestion_mode
-    model: Any | None = current_model(ws) if mode != "hidden" else None
+    # the uncertainty order needs the model even when its suggestions are hidden from annotators
+    model: Any | None = current_model(ws) if mode != "hidden" or order == "uncertain" else None
     if model is not None and order == "uncertain":
-        ws.ensure_predictions(model)
+        if ws.has_predictions(model.model_id):
+            ws.ensure_predictions(model)  # cached per model id: a dict lookup per action
+        else:
+            with st.spinner(f"Ordering the queue by the uncertainty of model {model.model_id}…"):
+                ws.ensure_predictions(model)
     elif order == "uncertain" and model is None:
         st.caption("No model trained yet: 'most uncertain first' works as 'unlabelled first'.")
 
@@ -164,12 +169,19 @@ def render() -> None:
         st.success("Nothing left in your queue: every sentence has been handled. Thank you!")
         return
 
-    sug = ws.suggestion(model, sid) if model is not None else None
+    sug = ws.suggestion(model, sid) if model is not None and mode != "hidden" else None
     shown = sug is not None and mode in ("hint", "preselect")
     if S["ann_sel_for"] != (sid, back):
         S["ann_sel"] = _initial_selection(ws, annotator, sid, sug, mode == "preselect", back)
         S["ann_sel_for"] = (sid, back)
         S["ann_shown_at"] = time.time()
+        # the stance the app filled in (pre-selected mode); it follows the suggestion until the annotator picks one
+        S["ann_auto_stance"] = list(S["ann_sel"]["stance"]) if mode == "preselect" and not back else None
+    if sug is not None:
+        # the stance model is conditioned on the topic: once the annotator has picked one, suggest for it
+        sug = ws.suggestion(model, sid, chosen_topic(S["ann_sel"]["topic"]))
+        stance, S["ann_auto_stance"] = follow_stance(S["ann_sel"]["stance"], S.get("ann_auto_stance"), sug)
+        S["ann_sel"] = {**S["ann_sel"], "stance": stance}
 
     v = ws.view(sid)
     if back:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from label_app.errors import LabelAppError
-from label_app.ui import annotator_from_url, current_model, md_escape, workspace
+from label_app.ui import access, annotator_from_url, current_model, md_escape, workspace
 from label_app.workspace import BrowseFilter, filter_browse
 
 MAX_ROWS = 5000
@@ -20,9 +20,12 @@ def _editor(ws, sid: str, annotator: str | None) -> None:  # noqa: ANN001
         for e in ws.index.entries(sid):
             st.caption(f"{md_escape(e.annotator)}: {e.action} {md_escape(e.topic or '-')} / "
                        f"{md_escape(e.stance or '-')} ({e.source}, {e.timestamp})")
-        if annotator and not st.session_state.get("br_who"):
+        locked = access().mode != "open"  # with accounts, labels are saved under the signed-in account only
+        if annotator and (locked or not st.session_state.get("br_who")):
             st.session_state["br_who"] = annotator
-        who = st.text_input("Save as annotator", key="br_who")
+        who = st.text_input("Save as annotator", key="br_who", disabled=locked)
+        if locked:
+            who = annotator or ""
         mine = ws.index.entry(sid, who) if who else None
         topics = [NONE] + ws.schema.topic.names
         stances = [NONE] + ws.schema.stance.names

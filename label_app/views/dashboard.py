@@ -1,10 +1,12 @@
-"""Dashboard: labels per topic and stance, progress per annotator, and the current model's scores."""
+"""Dashboard: labels per topic and stance, progress per annotator, inter-annotator agreement, and the current
+model's scores."""
 
 from __future__ import annotations
 
 import altair as alt
 import streamlit as st
 
+from label_app.agreement import agreement_report
 from label_app.metrics_view import (
     confusion_frame,
     learning_curve_frame,
@@ -13,6 +15,7 @@ from label_app.metrics_view import (
     model_dir,
     per_class_frame,
 )
+from label_app.review import confusion_table, entries_as_rows, pairs_frame, per_label_frame
 from label_app.suggest import read_json
 from label_app.ui import annotator_from_url, current_model, workspace
 from label_app.workspace import label_counts, progress_over_time
@@ -43,6 +46,31 @@ def _progress(ws) -> None:  # noqa: ANN001
         x=alt.X("time:T", title="time"), y=alt.Y("labels:Q", title="labels (cumulative)"),
         color=alt.Color("annotator:N"), tooltip=["annotator", "time", "labels"])
     st.altair_chart(chart, key="dash_progress")
+
+
+def _agreement(ws) -> None:  # noqa: ANN001
+    st.subheader("Agreement between annotators")
+    report = agreement_report(entries_as_rows(ws.index.current_labels()), ws.schema)
+    for task, ta in report.items():
+        st.markdown(f"**{task.capitalize()}**")
+        if ta.units_multi == 0:
+            st.caption(f"{task}: no sentence has labels from two annotators yet (set an overlap on the Settings "
+                       "page).")
+            continue
+        alpha = "n/a" if ta.alpha is None else f"{ta.alpha:.3f}"
+        st.metric(f"Krippendorff's alpha ({task})", alpha,
+                  help=f"nominal; over {ta.units_multi} sentences labelled by two or more annotators")
+        left, right = st.columns(2)
+        left.dataframe(pairs_frame(ta), key=f"dash_{task}_kappa", hide_index=True, width="stretch",
+                       column_config={"Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
+                                      "identical": st.column_config.NumberColumn(format="percent")})
+        right.dataframe(per_label_frame(ta), key=f"dash_{task}_per_label", hide_index=True, width="stretch",
+                        column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
+        names = [f"{p.a} / {p.b}" for p in ta.pairs]
+        pick = st.selectbox("Confusion between", names, key=f"dash_{task}_pair")
+        pair = ta.pairs[names.index(pick)]
+        st.dataframe(confusion_table(pair, ws.schema.task(task).names), key=f"dash_{task}_confusion",
+                     width="stretch")
 
 
 def _model(ws, model) -> None:  # noqa: ANN001
@@ -91,6 +119,7 @@ def render() -> None:
     annotator_from_url()
     _labels(ws)
     _progress(ws)
+    _agreement(ws)
     _model(ws, current_model(ws))
 
 

@@ -7,20 +7,21 @@ import streamlit as st
 from label_app import store
 from label_app.dataops import diff_table, import_upload, upload_articles, versions_table
 from label_app.errors import LabelAppError
-from label_app.ui import annotator_from_url, workspace
+from label_app.ui import annotator_from_url, can, workspace
 
 
 def _versions(ws) -> list[int]:  # noqa: ANN001
     st.subheader("Label versions")
-    with st.form("data_version_form"):
-        note = st.text_input("Note for the new version", key="data_note")
-        if st.form_submit_button("Create version"):
-            try:
-                rec, _ = store.create_version(ws.project, note=note)
-            except LabelAppError as exc:
-                st.error(str(exc))
-            else:
-                st.success(f"Created version {rec['version']} with {rec['rows']} labels.")
+    if can("create-version"):
+        with st.form("data_version_form"):
+            note = st.text_input("Note for the new version", key="data_note")
+            if st.form_submit_button("Create version"):
+                try:
+                    rec, _ = store.create_version(ws.project, note=note)
+                except LabelAppError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Created version {rec['version']} with {rec['rows']} labels.")
     table = versions_table(ws.project)
     if table.empty:
         st.caption("No label versions yet.")
@@ -110,8 +111,11 @@ def render() -> None:
     numbers = _versions(ws)
     _diff(ws, numbers)
     _exports(ws, numbers)
-    _upload_articles(ws)
-    _upload_labels(ws)
+    if can("import"):
+        _upload_articles(ws)
+        _upload_labels(ws)
+    else:
+        st.caption("Reviewers create versions and import articles and labels.")
 
 
 render()

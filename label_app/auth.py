@@ -1,0 +1,290 @@
+"""Accounts and roles: the project's users file (scrypt password hashes), sign-in checks, the start-up rule.
+
+The users file is `labels/users.toml` in the project. It holds, per user, a role (`annotator` or `reviewer`),
+an optional e-mail and `scrypt$<n>$<r>$<p>$<salt>$<hash>` (base64, a random salt per user): never a password.
+No users file (or no users in it) means the single-user mode: whoever opens the app is a reviewer, which the
+server allows only on a loopback address unless started with --no-auth.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import re
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import store
+from .errors import LabelAppError
+from .project import Project
+
+ROLES = ("annotator", "reviewer")
+# what only a reviewer may do; pages and controls ask `allowed(role, action)`
+REVIEWER_ACTIONS = frozenset({"adjudicate", "create-version", "settings", "retrain", "import"})
+SIGNIN_FAILED = "Sign-in failed: unknown user or wrong password."
+NO_ACCOUNT_FOR_EMAIL = "Signed in as {email}, but no account in this project has that e-mail; ask a reviewer."
+MIN_PASSWORD = 8
+# scrypt cost: 16 MiB and ~50 ms per check, so guessing is slow but signing in is not
+_N, _R, _P, _DKLEN = 2**14, 8, 1, 32
+_HASH_RE = re.compile(r"^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")
+_EMAIL_RE = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+$")
+HOST_ENV = "LABEL_APP_HOST"
+NO_AUTH_ENV = "LABEL_APP_NO_AUTH"
+
+
+class UsersFileError(LabelAppError):
+    """The users file cannot be read or is invalid (the app then refuses everyone)."""
+
+
+@dataclass(frozen=True)
+class User:
+    """One account: name (the annotator name in the label log), role, optional e-mail, password hash."""
+
+    name: str
+    role: str
+    password: str
+    email: str = ""
+
+    @property
+    def is_reviewer(self) -> bool:
+        return self.role == "reviewer"
+
+
+def users_path(project: Project) -> Path:
+    return project.labels_dir / "users.toml"
+
+
+# ---------------------------------------------------------------- passwords
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """An scrypt hash string with its parameters and a fresh random salt."""
+    salt = os.urandom(16) if salt is None else salt
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=_DKLEN,
+                            maxmem=64 * 1024 * 1024)
+    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether `password` matches the stored hash (constant-time comparison)."""
+    m = _HASH_RE.match(stored)
+    if not m:
+        return False
+    n, r, p = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    salt, want = base64.b64decode(m.group(4)), base64.b64decode(m.group(5))
+    got = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=len(want),
+                         maxmem=64 * 1024 * 1024)
+    return hmac.compare_digest(got, want)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # checked for unknown names, so they take as long as known ones (no user enumeration by timing)
+    return hash_password("no such user", salt=b"\0" * 16)
+
+
+def check_new_password(password: str) -> str:
+    """The password if it is acceptable for a new account, else LabelAppError."""
+    if len(password) < MIN_PASSWORD:
+        raise LabelAppError(f"password too short: use at least {MIN_PASSWORD} characters")
+    if password != password.strip():
+        raise LabelAppError("password starts or ends with white space: leave it out")
+    return password
+
+
+# ---------------------------------------------------------------- the users file
+
+_cache: dict[str, tuple[tuple[int, int], dict[str, User]]] = {}
+_cache_lock = threading.Lock()
+
+
+def parse_users(text: str, where: str) -> dict[str, User]:
+    """Users from the file's TOML text; errors name the file and the user."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsersFileError(f"{where}: not valid TOML: {exc}") from None
+    table = data.get("users", {})
+    if not isinstance(table, dict):
+        raise UsersFileError(f"{where}: [users] must be a table of users")
+    out: dict[str, User] = {}
+    for name, entry in table.items():
+        try:
+            store.validate_annotator(name)
+        except LabelAppError as exc:
+            raise UsersFileError(f"{where}: {exc}") from None
+        if not isinstance(entry, dict):
+            raise UsersFileError(f"{where}: [users.{name}] must be a table")
+        role, pw, email = entry.get("role"), entry.get("password"), entry.get("email", "")
+        if role not in ROLES:
+            raise UsersFileError(f"{where}: [users.{name}].role: {role!r} (use {' or '.join(ROLES)})")
+        if not isinstance(pw, str) or not _HASH_RE.match(pw):
+            raise UsersFileError(f"{where}: [users.{name}].password: not an scrypt hash (set it with "
+                                 f"`python -m label_app users add {name} --replace`)")
+        if not isinstance(email, str):
+            raise UsersFileError(f"{where}: [users.{name}].email: must be a string")
+        out[name] = User(name, role, pw, email)
+    return out
+
+
+def load_users(project: Project) -> dict[str, User]:
+    """The project's users (empty without a users file); re-read only when the file changes."""
+    path = users_path(project)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    key = str(path)
+    stamp = (st.st_mtime_ns, st.st_size)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsersFileError(f"{path}: unreadable users file: {exc}") from None
+    users = parse_users(text, str(path))
+    with _cache_lock:
+        _cache[key] = (stamp, users)
+    return users
+
+
+def users_toml(users: dict[str, User]) -> str:
+    """The users file text (names are validated, strings JSON-quoted, which TOML reads the same)."""
+    out = ["# Accounts of this label-app project: scrypt password hashes, never passwords.",
+           "# Manage with `python -m label_app users add|list|remove`.", ""]
+    for u in sorted(users.values(), key=lambda u: u.name):
+        out += [f"[users.{json.dumps(u.name)}]", f"role = {json.dumps(u.role)}"]
+        if u.email:
+            out.append(f"email = {json.dumps(u.email)}")
+        out += [f"password = {json.dumps(u.password)}", ""]
+    return "\n".join(out)
+
+
+def save_users(project: Project, users: dict[str, User]) -> None:
+    """Write the users file atomically, readable by its owner only."""
+    path = users_path(project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(users_toml(users))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise LabelAppError(f"{path}: users NOT saved: {exc.strerror or exc}") from None
+
+
+def add_user(project: Project, name: str, role: str, password: str, email: str = "",
+             replace: bool = False) -> User:
+    """Create (or with `replace`, overwrite) an account; the password is stored as an scrypt hash."""
+    store.validate_annotator(name)
+    if role not in ROLES:
+        raise LabelAppError(f"role {role!r}: use {' or '.join(ROLES)}")
+    if email and not _EMAIL_RE.match(email):
+        raise LabelAppError(f"e-mail {email!r} does not look like an address")
+    check_new_password(password)
+    users = dict(load_users(project))
+    if name in users and not replace:
+        raise LabelAppError(f"user {name!r} already exists (use --replace to change the role or password)")
+    user = User(name, role, hash_password(password), email)
+    users[name] = user
+    save_users(project, users)
+    return user
+
+
+def remove_user(project: Project, name: str) -> None:
+    users = dict(load_users(project))
+    if name not in users:
+        raise LabelAppError(f"no user {name!r} in {users_path(project)}")
+    del users[name]
+    save_users(project, users)
+
+
+# ---------------------------------------------------------------- sign-in and roles
+
+def authenticate(users: dict[str, User], name: str, password: str) -> User | None:
+    """The user if the name and password match; the same work is done for unknown names."""
+    user = users.get(name.strip())
+    ok = check_password(password, user.password if user else _dummy_hash())
+    return user if ok and user is not None else None
+
+
+def user_for_email(users: dict[str, User], email: str) -> User | None:
+    """The account whose e-mail matches (case-insensitive): how an OIDC sign-in maps to a role."""
+    want = (email or "").strip().lower()
+    if not want:
+        return None
+    return next((u for u in users.values() if u.email.strip().lower() == want), None)
+
+
+def oidc_provider(auth_secrets: Any) -> str | None:
+    """The provider to pass to st.login for a secrets.toml [auth] table: '' for a single unnamed one, the
+    first [auth.NAME] otherwise, None when no provider is configured."""
+    if not isinstance(auth_secrets, Mapping) or not auth_secrets:
+        return None
+    if "client_id" in auth_secrets:
+        return ""
+    return next((name for name, v in auth_secrets.items() if isinstance(v, Mapping) and "client_id" in v), None)
+
+
+def allowed(role: str, action: str) -> bool:
+    """Whether a role may do an action (see REVIEWER_ACTIONS; anything else is open to both roles)."""
+    return role == "reviewer" or action not in REVIEWER_ACTIONS
+
+
+def is_loopback(host: str) -> bool:
+    """Whether the server address is reachable from this machine only."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def startup_problem(host: str, users: dict[str, User], no_auth: bool) -> str | None:
+    """Why the server must not start (one line), or None: no accounts on a non-loopback address."""
+    if users or no_auth or is_loopback(host):
+        return None
+    return (f"refusing to serve on {host} without sign-in: no users are configured; add one with "
+            "`python -m label_app users add NAME --role reviewer` (or pass --no-auth to let anyone who can "
+            "reach the address in as a reviewer)")
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a browser session may do: sign-in needed, or open (single user), or refused (a message)."""
+
+    mode: str  # "signin" | "open" | "refused"
+    users: dict[str, User]
+    message: str = ""
+
+
+def access(project: Project, host: str | None, no_auth: bool) -> Access:
+    """The access mode for the app: accounts when users exist; open only where the server allows it."""
+    try:
+        users = load_users(project)
+    except UsersFileError as exc:
+        return Access("refused", {}, f"Sign-in is unavailable: {exc}")
+    if users:
+        return Access("signin", users)
+    problem = startup_problem(host, users, no_auth) if host else None
+    if problem:
+        return Access("refused", {}, f"The app is not open: {problem}")
+    return Access("open", {})
