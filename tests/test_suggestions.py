@@ -1,0 +1,249 @@
+"""Suggestions in the app: stored pre-labels or on-demand predictions, the stance recomputed for the annotator's
+topic, and the diverse, cached 'most uncertain first' queue order."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from label_app import store
+from label_app.corpus import save_into_seeds
+from label_app.index import Entry
+from label_app.project import Project
+from label_app.queue import Queue
+from label_app.schema import load_schema
+from label_app.settings import Settings, save_settings
+from label_app.suggest import Suggestion, chosen_topic, follow_stance, for_topic, predict
+from label_app.workspace import Workspace
+
+train = pytest.importorskip("train")
+from train.prelabel import prelabel, read_prelabels  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "label_app" / "app.py")
+NEW_ARTICLE = ("Iraqi Electricity Ministry Signs Gas Deal\n\n"
+               "The two neighbours pledged to expand cooperation in every field, the Iranian president said.\n"
+               "Iraq's electricity ministry signed a two-year contract on Sunday to keep importing Iranian gas for "
+               "its power stations.\n"
+               "Officials in Baghdad said the payments would go through an account at the Trade Bank of Iraq.\n")
+
+
+def copy_shipped(root: Path) -> Project:
+    """A project with the shipped schema, label log, versions and seed articles."""
+    (root / "labels").mkdir(parents=True)
+    for name in ("schema.toml", "labels.csv"):
+        shutil.copy(REPO / "labels" / name, root / "labels" / name)
+    shutil.copytree(REPO / "labels" / "versions", root / "labels" / "versions")
+    (root / "seeds").mkdir()
+    for f in sorted((REPO / "seeds").glob("*.txt")):
+        shutil.copy(f, root / "seeds" / f.name)
+    return Project.at(root)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The shipped project with a model trained by train.train_project (once for the module)."""
+    project = copy_shipped(tmp_path_factory.mktemp("sugg") / "proj")
+    train.train_project(project, progress=False)
+    return project
+
+
+@pytest.fixture
+def project(trained: Project, tmp_path: Path) -> Project:
+    shutil.copytree(trained.root, tmp_path / "proj")
+    return Project.at(tmp_path / "proj")
+
+
+@pytest.fixture(scope="module")
+def model(trained: Project) -> Any:
+    return train.load_current_model(trained, load_schema(trained.schema_path))
+
+
+TEXT = "Iran and Iraq signed a new agreement on electricity exports on Monday."
+
+
+# ---------------------------------------------------------------- pure: the stance for the annotator's topic
+
+
+def test_stance_is_recomputed_for_the_chosen_topic(model: Any) -> None:
+    base = predict(model, [TEXT])[0]
+    other = next(t for t in ("security", "trade") if t != base.topic)
+    sug = for_topic(model, TEXT, other, base)
+    expected = model.predict([TEXT], topics=[other])[0]
+    assert (sug.topic, sug.topic_prob) == (base.topic, base.topic_prob)  # the topic part stays the model's
+    assert (sug.stance, sug.stance_prob, sug.stance_topic) == (expected.stance, expected.stance_prob, other)
+    assert sug.stance_prob != base.stance_prob  # the stance model is conditioned on the topic
+    assert sug.describe() == (f"topic {base.topic} ({base.topic_prob:.0%}) · stance {expected.stance} "
+                              f"({expected.stance_prob:.0%}) given topic {other}")
+    # accepting it keeps the annotator's topic
+    assert sug.choices() == {"topic": [other], "stance": [expected.stance]}
+    # the model's own topic: the suggestion is already conditioned on it
+    assert for_topic(model, TEXT, base.topic, base) is base
+    assert for_topic(model, TEXT, "", base) is base
+
+
+def test_chosen_topic_and_follow_stance() -> None:
+    assert chosen_topic(["energy"]) == "energy"
+    assert chosen_topic([]) == chosen_topic(["energy", "trade"]) == ""
+    sug = Suggestion("m1", "trade", 0.8, "against", 0.7, 0.4, stance_topic="energy")
+    # a stance the app filled in follows the recomputed suggestion
+    assert follow_stance(["favor"], ["favor"], sug) == (["against"], ["against"])
+    # one the annotator chose (or cleared) stays
+    assert follow_stance(["neutral"], ["favor"], sug) == (["neutral"], ["favor"])
+    assert follow_stance([], ["favor"], sug) == ([], ["favor"])
+    # hint mode: nothing was filled in
+    assert follow_stance([], None, sug) == ([], None)
+
+
+# ---------------------------------------------------------------- pure: the uncertainty queue order
+
+DUPLICATE = "Iran and Iraq agreed again to raise trade to 20 billion dollars, the minister said."
+
+
+def _queue_corpus() -> tuple[list[str], list[str], np.ndarray]:
+    """30 near-identical most-uncertain sentences, then 70 different, less uncertain ones."""
+    words = ("oil gas border pilgrims militia bank sanctions visit pipeline electricity water dam port rail "
+             "wheat tourism students hospital").split()
+    rng = np.random.RandomState(0)
+    texts = [DUPLICATE.replace("minister", f"minister {i}") for i in range(30)]
+    texts += [" ".join(rng.choice(words, 8)) + f" story {i}." for i in range(70)]
+    u = np.concatenate([np.full(30, 0.9), np.linspace(0.8, 0.5, 70)])
+    return [f"s{i:03d}" for i in range(100)], texts, u
+
+
+def test_uncertain_order_keeps_batches_diverse() -> None:
+    ids, texts, u = _queue_corpus()
+    plain = Queue(ids)
+    plain.set_uncertainty("m1", u)  # no texts: plain uncertainty order
+    assert sum(int(p) < 30 for p in plain.perm["uncertain"][:20]) == 20
+    q = Queue(ids)
+    q.set_uncertainty("m1", u, texts, diversity=0.5, batch_size=20, step=40)
+    first = q.perm["uncertain"][:20]
+    assert int(first[0]) == 0  # the most uncertain sentence still comes first
+    assert sum(int(p) < 30 for p in first) == 1  # not twenty near-identical sentences in a row
+    assert q.next_for("ann", "uncertain") == "s000"
+
+
+def test_uncertain_order_is_cached_and_extended_ahead() -> None:
+    ids, texts, u = _queue_corpus()
+    q = Queue(ids)
+    q.set_uncertainty("m1", u, texts, diversity=0.5, batch_size=20, step=40)
+    assert (q.diversified, q.diverse_end) == (1, 40)
+    stretch = q.perm["uncertain"][:40].copy()
+    served = []
+    for _ in range(21):  # more than a batch of the stretch left: nothing is recomputed
+        sid = q.next_for("ann", "uncertain")
+        served.append(sid)
+        q.apply([(sid, "ann", None, _entry(sid))])
+    assert q.diversified == 1
+    assert served == [ids[int(p)] for p in stretch[:21]]
+    # one batch left: the next stretch is diversified, once; the first stretch does not move
+    q.next_for("ann", "uncertain")
+    assert (q.diversified, q.diverse_end) == (2, 80)
+    assert list(q.perm["uncertain"][:40]) == list(stretch)
+    assert sorted(q.perm["uncertain"].tolist()) == list(range(100))
+
+
+def _entry(sid: str) -> Entry:
+    return Entry(sentence_id=sid, annotator="ann", action="label", topic="trade", stance="", source="manual",
+                 model_version="", timestamp="t", article_id="", text="")
+
+
+def test_workspace_caches_predictions_per_model_id(project: Project, model: Any) -> None:
+    save_into_seeds(project, "new article.txt", NEW_ARTICLE.encode())  # unlabelled sentences for the order
+    ws = Workspace.open(project.root)
+    frame = ws.ensure_predictions(model)
+    assert ws.queue.uncertainty_model == model.model_id and ws.queue.diversified == 1
+    sid = ws.next_for("sara", "uncertain")
+    ws.save("sara", sid, topic="trade")
+    assert ws.ensure_predictions(model) is frame and ws.queue.diversified == 1
+    # a new model id replaces predictions, pre-labels and the order
+    newer = train.train_project(project, progress=False)
+    model2 = train.load_current_model(project, load_schema(project.schema_path))
+    assert model2.model_id == newer.model_id != model.model_id
+    ws.ensure_predictions(model2)
+    assert list(ws.predictions) == [model2.model_id] and ws.queue.uncertainty_model == model2.model_id
+    assert ws.suggestion(model2, sid).model_id == model2.model_id
+
+
+# ---------------------------------------------------------------- the Annotate page
+
+
+def open_annotate(project: Project, monkeypatch: pytest.MonkeyPatch, mode: str) -> AppTest:
+    save_settings(project, Settings(suggestion_mode=mode))
+    monkeypatch.setenv("LABEL_APP_PROJECT", str(project.root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["annotator"] = "sara"
+    at.run()
+    assert not at.exception
+    return at
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception
+    return at
+
+
+def _new_article_sentence(ws: Workspace, at: AppTest) -> tuple[str, str]:
+    shown = next(m.value for m in at.markdown if m.value.startswith("#### "))
+    new_ids = [s for s in ws.sentence_ids if ws.view(s).source.endswith("new_article.txt")]
+    sid = next(s for s in new_ids if shown.endswith(ws.view(s).text.split()[-1].replace(".", r"\.")))
+    return sid, ws.view(sid).text
+
+
+def test_unseen_sentence_gets_a_suggestion_and_its_stance_follows_the_topic(
+        project: Project, model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    prelabel(project, progress=False)  # the seed articles' pre-labels; the new article comes after
+    save_into_seeds(project, "new article.txt", NEW_ARTICLE.encode())
+    at = open_annotate(project, monkeypatch, "hint")
+    ws = Workspace.open(project.root)
+    sid, text = _new_article_sentence(ws, at)  # every seed sentence is labelled: the queue is at the new one
+    assert sid not in read_prelabels(project, model.model_id).index
+    expected = predict(model, [text])[0]
+    assert at.info[0].value == (f"Model suggestion (Shift+Enter accepts it): {expected.describe()}  ·  "
+                                f"model {model.model_id}")
+    assert f"topic {expected.topic} (" in at.info[0].value and "%)" in at.info[0].value  # with its confidence
+    # the annotator picks another topic: the stance suggestion is recomputed for it
+    other = next(t for t in ("security", "trade") if t != expected.topic)
+    press(at, f"ann_topic_{other}")
+    recomputed = for_topic(model, text, other, expected)
+    assert recomputed.stance_topic == other
+    assert at.info[0].value == (f"Model suggestion (Shift+Enter accepts it): {recomputed.describe()}  ·  "
+                                f"model {model.model_id}")
+    press(at, "ann_accept")
+    row = store.read_log(project).rows[-1]
+    assert (row["sentence_id"], row["topic"], row["stance"]) == (sid, other, recomputed.stance)
+    assert (row["source"], row["model_version"]) == ("suggestion-corrected", model.model_id)
+
+
+def test_preselected_stance_follows_the_topic(project: Project, model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_into_seeds(project, "new article.txt", NEW_ARTICLE.encode())
+    at = open_annotate(project, monkeypatch, "preselect")
+    ws = Workspace.open(project.root)
+    _sid, text = _new_article_sentence(ws, at)
+    base = predict(model, [text])[0]
+
+    def chosen(task: str) -> list[str]:
+        return [b.label for b in at.button if b.key.startswith(f"ann_{task}_") and b.proto.type == "primary"]
+
+    assert (chosen("topic"), chosen("stance")) == ([base.topic], [base.stance])
+    other = next(t for t in ("security", "trade") if t != base.topic)
+    press(at, f"ann_topic_{base.topic}")  # unchoose the model's topic
+    press(at, f"ann_topic_{other}")
+    assert chosen("topic") == [other]
+    recomputed = for_topic(model, text, other, base)
+    assert recomputed.stance != base.stance  # this sentence's stance depends on the topic (trained model)
+    assert chosen("stance") == [recomputed.stance]
+    assert at.info[0].value == f"Model suggestion (pre-selected): {recomputed.describe()}  ·  model {model.model_id}"
+    # a stance the annotator picks is theirs: changing the topic again leaves it
+    press(at, f"ann_stance_{base.stance}")
+    press(at, f"ann_topic_{other}")
+    press(at, f"ann_topic_{base.topic}")
+    assert (chosen("topic"), chosen("stance")) == ([base.topic], [base.stance])
+    assert at.info[0].value == f"Model suggestion (pre-selected): {base.describe()}  ·  model {model.model_id}"
