@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import stat
 import threading
 import uuid
 import warnings
@@ -324,6 +325,9 @@ def read_log(project: Project, offset: int = 0, line: int = 0, warn: bool = True
     try:
         with store_lock(project, exclusive=False):
             with open(path, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    # a device or pipe could feed bytes forever; the log must be a plain file
+                    raise LabelAppError(f"{path}: not a regular file; refusing to read labels from it")
                 fh.seek(max(0, offset - 1))
                 data = fh.read()
     except FileNotFoundError:

@@ -290,3 +290,20 @@ def test_preselected_suggestion_corrected(app_project: Project) -> None:
     press(at, "ann_save")
     row = [r for r in log_rows(app_project) if r["annotator"] == "sara"][0]
     assert (row["topic"], row["source"]) == (other, "suggestion-corrected")
+
+
+def test_disk_full_shows_label_not_saved_and_stays(app_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_app()
+    first = shown_sentence(at)
+    press(at, "ann_topic_trade")
+
+    def full_disk(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.os, "write", full_disk)  # the disk fills up before Save
+    press(at, "ann_save")
+    monkeypatch.undo()
+    assert any("label NOT saved: No space left on device" in e.value for e in at.error)
+    assert shown_sentence(at) == first  # the page did not move on
+    assert not at.success
+    assert log_rows(app_project) == []

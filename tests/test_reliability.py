@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from label_app import store
 from label_app.corpus import ingest, load_corpus, segment_articles
-from label_app.errors import StoreWriteError
+from label_app.errors import LabelAppError, StoreWriteError
 from label_app.store import LabelRow
 
 WRITER = """
@@ -80,7 +80,7 @@ def test_read_only_labels_folder_is_a_clear_error(project, schema):
     project.log_path.chmod(0o444)
     code = (
         "from label_app import store; from label_app.project import Project; "
-        "from label_app.schema import load_schema; from label_app.errors import StoreWriteError\n"
+        "from label_app.schema import load_schema; from label_app.errors import LabelAppError, StoreWriteError\n"
         f"p = Project.at({str(project.root)!r}); s = load_schema(p.schema_path)\n"
         "try:\n"
         "    store.append_label(p, s, store.LabelRow('s2', 'second', 'ann', topic='trade'))\n"
@@ -104,6 +104,8 @@ def test_full_disk_is_a_clear_error(project, schema):
     project.log_path.symlink_to("/dev/full")
     with pytest.raises(StoreWriteError, match=r"labels\.csv: label NOT saved: No space left on device"):
         store.append_label(project, schema, LabelRow("s1", "text", "ann", topic="trade"))
+    with pytest.raises(LabelAppError, match=r"labels\.csv: not a regular file"):
+        store.read_log(project)
 
 
 def test_hostile_corpus_folder(empty_project, tmp_path):
