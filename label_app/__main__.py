@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="output file (default: exports/labels-vNNNN.EXT in the project)")
     s.add_argument("--task", choices=["topic", "stance"], default="topic",
                    help="for --format spacy: which task fills doc.cats (default topic)")
+    s = sub.add_parser("migrate-schema", parents=[common],
+                       help="check that current labels fit the schema, or map removed label names to new ones")
+    s.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                   help="relabel OLD as NEW (TASK:OLD=NEW to name the task); repeat for several")
+
     s = sub.add_parser("agreement", parents=[common],
                        help="inter-annotator agreement: Krippendorff's alpha, Cohen's kappa per pair, per label")
     s.add_argument("--version", default=None, help="label version (default: the current labels)")

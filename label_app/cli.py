@@ -146,6 +146,16 @@ def cmd_users(project: Project, args) -> int:  # noqa: ANN001
     return 0
 
 
+def cmd_migrate(project: Project, schema: Schema, renames: list[str]) -> int:
+    if not renames:
+        store.check_fits_schema(project, schema)
+        print(f"all current labels fit {project.schema_path}")
+        return 0
+    n = store.migrate_labels(project, schema, store.parse_renames(renames, schema))
+    print(f"relabelled {n} current labels to fit {project.schema_path}")
+    return 0
+
+
 def run(args) -> int:  # noqa: ANN001
     """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1."""
     setup_warnings()
@@ -162,7 +172,10 @@ def run(args) -> int:  # noqa: ANN001
         if args.command == "users":
             return cmd_users(project, args)
         schema = load_schema(project.schema_path)
+        if args.command == "migrate-schema":
+            return cmd_migrate(project, schema, args.rename)
         if args.command == "import-labels":
+            store.check_fits_schema(project, schema)
             return cmd_import(project, schema, args.file, args.annotator)
         if args.command == "export":
             return cmd_export(project, schema, args.version, args.format, args.out, args.task)

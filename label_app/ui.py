@@ -39,7 +39,11 @@ def _workspace(root: str) -> Workspace:
 
 def workspace() -> Workspace:
     """The process-wide workspace for this project, synced with the log (reads only new rows)."""
-    ws = _workspace(os.path.abspath(project_root()))
+    try:
+        ws = _workspace(os.path.abspath(project_root()))
+    except LabelAppError as exc:  # broken schema, orphaned labels, unreadable log: say what, then stop
+        st.error(str(exc))
+        st.stop()
     ws.sync()
     for torn in ws.index.torn[-5:]:
         st.warning(torn.message())

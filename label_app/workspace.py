@@ -103,6 +103,7 @@ class Workspace:
         """Load schema, settings and corpus (ingesting new seeds when `refresh`) and index the labels."""
         project = Project.at(root)
         schema = load_schema(project.schema_path)
+        store.check_fits_schema(project, schema)  # a schema change must not orphan labels silently
         settings, _problems = load_settings(project)
         corpus = load_corpus(project, refresh=refresh)
         return cls(project, schema, corpus, settings)

@@ -139,6 +139,7 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
     number, created = resolve_labels(project, labels_version, create=True)
     rec = store.get_version_record(project, number)
     rows = store.load_version(project, number)
+    store.check_fits_schema(project, schema, rows, f"labels of version {number}")
     gold = gold_labels(rows, schema)
     model = TrainedModel("", number, rec["sha256"], schema.fingerprint(), sklearn.__version__, {},
                          config.as_dict(), {})
