@@ -25,6 +25,64 @@ def _vectors(texts: Sequence[str]):  # noqa: ANN202 - scipy sparse matrix
     return vec.transform(list(texts))
 
 
+UNCERTAINTY_MEASURES = ("margin", "least_confident", "entropy")
+
+
+def uncertainty_from_probs(probs: np.ndarray, measure: str = "margin") -> np.ndarray:
+    """Per-row uncertainty in [0, 1] from class probabilities (rows sum to 1).
+
+    `margin`: 1 - (p1 - p2), the gap between the two most likely classes (0 = one class certain, 1 = a tie
+    at the top); `least_confident`: 1 - p1; `entropy`: Shannon entropy divided by log(number of classes).
+    """
+    p = np.asarray(probs, dtype=float)
+    if p.ndim != 2:
+        raise BadInput(f"uncertainty_from_probs: expected a 2-D array, got shape {p.shape}")
+    if measure not in UNCERTAINTY_MEASURES:
+        raise BadInput(f"uncertainty_from_probs: measure must be one of {UNCERTAINTY_MEASURES}, got {measure!r}")
+    n, k = p.shape
+    if n == 0:
+        return np.zeros(0)
+    if k < 2:
+        return np.zeros(n)
+    if measure == "least_confident":
+        out = 1.0 - p.max(axis=1)
+    elif measure == "margin":
+        top2 = np.sort(p, axis=1)[:, -2:]
+        out = 1.0 - (top2[:, 1] - top2[:, 0])
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+        out = -plogp.sum(axis=1) / math.log(k)
+    return np.clip(out, 0.0, 1.0)
+
+
+SELECTIONS = ("greedy", "kmeans")
+
+
+def _kmeans_picks(vecs, base: np.ndarray, take: int) -> list[int]:  # noqa: ANN001 - scipy sparse matrix
+    """Indices (into the pool) of the most uncertain member of each of `take` weighted k-means clusters."""
+    if take >= vecs.shape[0]:
+        return sorted(range(vecs.shape[0]), key=lambda j: (-base[j], j))
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    weights = np.maximum(base, 1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # fewer distinct texts than clusters (duplicates)
+        km = KMeans(n_clusters=take, n_init=1, random_state=0).fit(vecs, sample_weight=weights)
+    picks: list[int] = []
+    for c in range(take):
+        members = np.flatnonzero(km.labels_ == c)
+        if len(members):
+            picks.append(int(members[np.lexsort((members, -base[members]))[0]]))
+    # Empty clusters (duplicates) leave gaps: fill them with the most uncertain sentences not yet taken.
+    rest = [j for j in np.lexsort((np.arange(len(base)), -base)) if j not in set(picks)]
+    picks.extend(int(j) for j in rest[: take - len(picks)])
+    return sorted(picks, key=lambda j: (-base[j], j))
+
+
 def uncertainty_order(
     sentence_ids: Sequence[str],
     texts: Sequence[str],
@@ -33,6 +91,8 @@ def uncertainty_order(
     diversity: float = 0.5,
     pool_factor: int = 5,
     limit: int | None = None,
+    *,
+    selection: str = "greedy",
 ) -> list[str]:
     """Sentence ids, most uncertain first, each batch of `batch_size` kept diverse.
 
@@ -41,6 +101,11 @@ def uncertainty_order(
     the batch), so a near-duplicate must be `diversity` more uncertain than a fresh sentence to be chosen. `diversity=0` is plain uncertainty order. Missing or NaN uncertainty
     sorts last. With `limit`, only the first `limit` ids are chosen that way; the rest follow in plain
     uncertainty order (cheap for a queue that only needs the next batches).
+
+    `selection="kmeans"` (keyword only) fills each batch by clustering instead (Zhdanov 2019, "diverse
+    mini-batch active learning"): the pool is split into `take` clusters by uncertainty-weighted k-means on the
+    same text vectors and the most uncertain sentence of each cluster is taken, batch ordered by uncertainty;
+    `diversity` then only switches it on (0 = plain order).
     """
     n = len(sentence_ids)
     if len(texts) != n or len(uncertainty) != n:
@@ -49,6 +114,8 @@ def uncertainty_order(
         raise BadInput(f"uncertainty_order: batch_size ({batch_size}) and pool_factor ({pool_factor}) must be >= 1")
     if not math.isfinite(diversity) or diversity < 0:
         raise BadInput(f"uncertainty_order: diversity must be a number >= 0, got {diversity!r}")
+    if selection not in SELECTIONS:
+        raise BadInput(f"uncertainty_order: selection must be one of {SELECTIONS}, got {selection!r}")
     u = np.array([np.nan if v is None else float(v) for v in uncertainty], dtype=float)
     known = ~np.isnan(u)
     # Stable sort: ties keep the caller's order (article order), NaN after every known value.
@@ -70,8 +137,14 @@ def uncertainty_order(
         pool = np.array(carry + fresh)
         take = min(batch_size, len(pool), stop - len(chosen))
         vecs = all_vecs[pool] if all_vecs is not None else _vectors([texts[i] for i in pool])
-        sims = (vecs @ vecs.T).toarray()
         base = np.nan_to_num(u[pool], nan=0.0) / scale
+        if selection == "kmeans":
+            picks = _kmeans_picks(vecs, base, take)
+            chosen.extend(int(pool[j]) for j in picks)
+            taken = set(picks)
+            carry = [int(p) for j, p in enumerate(pool) if j not in taken]
+            continue
+        sims = (vecs @ vecs.T).toarray()
         max_sim = np.zeros(len(pool))
         picked = np.zeros(len(pool), dtype=bool)
         for _ in range(take):
@@ -86,4 +159,4 @@ def uncertainty_order(
     return [sentence_ids[i] for i in chosen]
 
 
-__all__ = ["uncertainty_order"]
+__all__ = ["SELECTIONS", "UNCERTAINTY_MEASURES", "uncertainty_from_probs", "uncertainty_order"]

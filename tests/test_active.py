@@ -1,0 +1,77 @@
+"""train.active: uncertainty measures, k-means batch selection, and the benchmark's stopping criterion."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from label_app.errors import LabelAppError
+from train.active import uncertainty_from_probs, uncertainty_order
+
+
+def test_uncertainty_measures() -> None:
+    probs = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.6, 0.3, 0.1]])
+    margin = uncertainty_from_probs(probs)  # margin is the default
+    assert margin == pytest.approx([0.0, 1.0, 1.0, 0.7])
+    assert uncertainty_from_probs(probs, "least_confident") == pytest.approx([0.0, 0.5, 2 / 3, 0.4])
+    ent = uncertainty_from_probs(probs, "entropy")
+    assert ent[0] == pytest.approx(0.0) and ent[2] == pytest.approx(1.0)
+    assert ent[1] == pytest.approx(math.log(2) / math.log(3))
+    assert np.all((ent >= 0) & (ent <= 1))
+    # Margin ranks a two-way tie above a spread-out distribution with the same top probability.
+    two = uncertainty_from_probs(np.array([[0.4, 0.4, 0.2], [0.4, 0.3, 0.3]]))
+    assert two[0] > two[1]
+    assert uncertainty_from_probs(np.zeros((0, 3))).shape == (0,)
+    assert uncertainty_from_probs(np.ones((2, 1))).tolist() == [0.0, 0.0]
+    with pytest.raises(LabelAppError, match="measure"):
+        uncertainty_from_probs(probs, "variance")
+    with pytest.raises(LabelAppError, match="2-D"):
+        uncertainty_from_probs(np.ones(3))
+
+
+def test_kmeans_selection_keeps_batches_diverse() -> None:
+    dup = "Iran and Iraq signed a memorandum to raise annual trade to 20 billion dollars."
+    distinct = [
+        "Militia leaders met in Baghdad to discuss security along the border.",
+        "Pilgrims travelled to Karbala for Arbaeen.",
+        "Electricity imports from Iran fell during the summer heat wave.",
+        "Washington extended the sanctions waiver for another 120 days.",
+        "Students from Basra enrolled at universities in Mashhad.",
+        "The two central banks agreed on a payment channel in local currencies.",
+        "A railway from Shalamcheh to Basra is planned.",
+        "Parliament debated the withdrawal of foreign troops.",
+        "Oil prices rose after the pipeline attack.",
+        "The foreign ministers spoke by phone on Sunday.",
+    ]
+    texts = [dup] * 12 + distinct
+    ids = [f"d{i}" for i in range(12)] + [f"x{i}" for i in range(10)]
+    unc = [0.9] * 12 + [0.7] * 10
+    order = uncertainty_order(ids, texts, unc, batch_size=10, selection="kmeans")
+    assert sorted(order) == sorted(ids)
+    assert order[0] == "d0"
+    assert sum(1 for s in order[:10] if s.startswith("d")) <= 2
+    assert uncertainty_order(ids, texts, unc, batch_size=10, selection="kmeans", limit=3)[:1] == ["d0"]
+    assert uncertainty_order(ids, texts, unc, batch_size=10, diversity=0, selection="kmeans") == ids
+    with pytest.raises(LabelAppError, match="selection"):
+        uncertainty_order(ids, texts, unc, selection="bogus")
+
+
+def _bench():  # noqa: ANN202 - the benchmark module
+    path = Path(__file__).resolve().parents[1] / "bench" / "active_learning" / "run.py"
+    spec = importlib.util.spec_from_file_location("al_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_criterion_needs_the_target_to_hold() -> None:
+    labels_to_target = _bench().labels_to_target
+    curve = [(50, 0.5), (100, 0.9), (150, 0.8), (200, 0.91), (250, 0.92)]
+    assert labels_to_target(curve, 0.9) == (200, 100)  # touched at 100, held from 200
+    assert labels_to_target(curve, 0.95) == (None, None)
+    assert labels_to_target([(50, 0.95)], 0.9) == (50, 50)
