@@ -396,3 +396,28 @@ def test_folds_never_split_an_article() -> None:
     assert sorted(seen.tolist()) == list(range(70))
     for tr, va in folds:
         assert not {groups[i] for i in tr} & {groups[i] for i in va}
+
+
+@pytest.mark.parametrize("min_df", [1, 2])
+def test_fast_vectorizers_equal_sklearn(min_df: int) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from train.features import WORD_PATTERN, CharWbTfidf, WordTfidf
+
+    rng = random.Random(min_df)
+    vocab = FILLER + [w for ws in TOPIC_WORDS.values() for w in ws] + ["Ünïcode", "a", "I", "x-ray", "3.5%"]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 12))) + rng.choice([".", "", " !\n"])
+             for _ in range(80)]
+    new = ["exports rise sharply in tehran", "unseen wordsss here", "", "a a a I I"]
+    pairs = [(WordTfidf((1, 2), min_df), TfidfVectorizer(ngram_range=(1, 2), token_pattern=WORD_PATTERN,
+                                                          sublinear_tf=True, min_df=min_df)),
+             (CharWbTfidf((2, 5), min_df), TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                                           min_df=min_df))]
+    for fast, ref in pairs:
+        X, R = fast.fit_transform(texts), ref.fit_transform(texts)
+        assert fast.vocabulary_ == ref.vocabulary_
+        assert np.array_equal(fast.idf_, ref.idf_)
+        assert abs(X - R).max() < 1e-12
+        again = pickle.loads(pickle.dumps(fast))
+        assert abs(again.transform(new) - ref.transform(new)).max() < 1e-12
+        assert abs(again.transform(texts) - R).max() < 1e-12

@@ -278,7 +278,7 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
             for tr, va in folds:
                 sub = _subsample(y, tr, fraction, rng)
                 sizes.append(len(sub))
-                clf = fit_classifier(tm.params, X[sub], y[sub], config.seed)
+                clf = fit_classifier(tm.params, X[sub], y[sub], config.seed, config)
                 scores[va] = decision_scores(clf, X[va], classes)
                 bar.update(1)
             pred = [classes[i] for i in scores.argmax(axis=1)]
