@@ -23,8 +23,10 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# Ingest the seeds, train on the shipped labels (about a second) so suggestions show at once, start the app.
 run: setup
 	$(BIN)/python -m label_app ingest --project $(PROJECT)
+	$(BIN)/python -m train --project $(PROJECT) --quiet || echo "training skipped: the app runs without suggestions"
 	$(BIN)/python -m label_app --project $(PROJECT)
 
 test: setup browser
