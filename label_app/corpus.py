@@ -299,32 +299,38 @@ def read_article_file(path: Path, display: str) -> tuple[list[RawArticle], str]:
     return arts, enc
 
 
-def read_table_text(text: str, ext: str, display: str) -> list[dict[str, str]]:
-    """Rows of a .csv or .jsonl text as dicts of strings; needs a `text` column. Raises BadInput."""
-    rows: list[dict[str, str]] = []
-    if ext == ".csv":
-        try:
-            reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+def iter_table_rows(lines: Iterable[str], ext: str, display: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of .csv or .jsonl text, streamed from a text stream opened with newline="".
+
+    Rows are dicts of strings; a `text` column is required. Raises BadInput naming the file and line.
+    """
+    try:
+        if ext == ".csv":
+            reader = csv.DictReader(lines, strict=True)
             if not reader.fieldnames or "text" not in reader.fieldnames:
                 raise BadInput(f"{display}: needs a 'text' column (found: {', '.join(reader.fieldnames or [])})")
             for n, r in enumerate(reader, start=2):
                 if None in r:
                     raise BadInput(f"{display}: line {n}: more cells than header columns")
-                rows.append({k: (v or "") for k, v in r.items() if k is not None})
-        except csv.Error as exc:
-            raise BadInput(f"{display}: broken CSV: {exc}") from None
-        return rows
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise BadInput(f"{display}: line {n}: not valid JSON") from None
-        if not isinstance(obj, dict) or "text" not in obj:
-            raise BadInput(f"{display}: line {n}: needs an object with a 'text' field")
-        rows.append({k: "" if v is None else str(v) for k, v in obj.items()})
-    return rows
+                yield n, {k: (v or "") for k, v in r.items() if k is not None}
+            return
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise BadInput(f"{display}: line {n}: not valid JSON") from None
+            if not isinstance(obj, dict) or "text" not in obj:
+                raise BadInput(f"{display}: line {n}: needs an object with a 'text' field")
+            yield n, {k: "" if v is None else str(v) for k, v in obj.items()}
+    except csv.Error as exc:
+        raise BadInput(f"{display}: broken CSV: {exc}") from None
+
+
+def read_table_text(text: str, ext: str, display: str) -> list[dict[str, str]]:
+    """Rows of a .csv or .jsonl text as dicts of strings; needs a `text` column. Raises BadInput."""
+    return [row for _, row in iter_table_rows(io.StringIO(text, newline=""), ext, display)]
 
 
 def _walk(folder: Path, report: IngestReport) -> Iterator[Path]:

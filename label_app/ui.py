@@ -170,3 +170,13 @@ def pick_annotator(key: str) -> str | None:
         st.query_params["annotator"] = typed.strip()
         st.rerun()
     return None
+
+
+def toggled(selection: dict[str, list[str]], task: str, name: str, multi: bool) -> dict[str, list[str]]:
+    """The label selection after pressing `name`'s key: add or remove it (multi-label), else choose or unchoose."""
+    sel = list(selection[task])
+    if multi:
+        sel = [n for n in sel if n != name] if name in sel else sel + [name]
+    else:
+        sel = [] if sel == [name] else [name]
+    return {**selection, task: sel}

@@ -307,3 +307,15 @@ def test_disk_full_shows_label_not_saved_and_stays(app_project: Project, monkeyp
     assert shown_sentence(at) == first  # the page did not move on
     assert not at.success
     assert log_rows(app_project) == []
+
+
+def test_toggled_selection() -> None:
+    from label_app.ui import toggled
+
+    empty = {"topic": [], "stance": []}
+    one = toggled(empty, "topic", "trade", multi=False)
+    assert one == {"topic": ["trade"], "stance": []} and empty == {"topic": [], "stance": []}
+    assert toggled(one, "topic", "energy", multi=False)["topic"] == ["energy"]
+    assert toggled(one, "topic", "trade", multi=False)["topic"] == []
+    two = toggled(one, "topic", "energy", multi=True)
+    assert two["topic"] == ["trade", "energy"] and toggled(two, "topic", "trade", multi=True)["topic"] == ["energy"]

@@ -37,6 +37,7 @@ from label_app.corpus import (
     _walk,
     article_id_for,
     get_nlp,
+    iter_table_rows,
     normalise_text,
     read_article_file,
     segment_articles,
@@ -156,27 +157,7 @@ def _iter_table_rows(path: Path, display: str) -> Iterator[tuple[int, dict[str, 
         raise BadInput(f"{display}: cannot read: {exc.strerror or exc}") from None
     with fh:
         try:
-            if ext == ".csv":
-                reader = csv.DictReader(fh, strict=True)
-                if not reader.fieldnames or "text" not in reader.fieldnames:
-                    raise BadInput(f"{display}: needs a 'text' column (found: {', '.join(reader.fieldnames or [])})")
-                for n, r in enumerate(reader, start=2):
-                    if None in r:
-                        raise BadInput(f"{display}: line {n}: more cells than header columns")
-                    yield n, {k: (v or "") for k, v in r.items() if k is not None}
-                return
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    raise BadInput(f"{display}: line {n}: not valid JSON") from None
-                if not isinstance(obj, dict) or "text" not in obj:
-                    raise BadInput(f"{display}: line {n}: needs an object with a 'text' field")
-                yield n, {k: "" if v is None else str(v) for k, v in obj.items()}
-        except csv.Error as exc:
-            raise BadInput(f"{display}: broken CSV: {exc}") from None
+            yield from iter_table_rows(fh, ext, display)
         except UnicodeDecodeError:
             raise BadInput(f"{display}: not UTF-8 text (sentence files and large tables must be UTF-8)") from None
 

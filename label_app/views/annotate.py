@@ -10,7 +10,7 @@ import streamlit as st
 from label_app.errors import LabelAppError
 from label_app.settings import QUEUE_ORDER_TEXT, QUEUE_ORDERS
 from label_app.suggest import Suggestion, chosen_topic, follow_stance
-from label_app.ui import current_model, md_escape, pick_annotator, workspace
+from label_app.ui import current_model, md_escape, pick_annotator, toggled, workspace
 from label_app.workspace import Workspace, annotate_keys_help, rate_per_hour
 
 # Streamlit reserves C and R; such label keys stay clickable but get no shortcut.
@@ -29,12 +29,7 @@ def _state_defaults() -> None:
 
 
 def _toggle(task: str, name: str, multi: bool) -> None:
-    sel = list(S["ann_sel"][task])
-    if multi:
-        sel = [n for n in sel if n != name] if name in sel else sel + [name]
-    else:
-        sel = [] if sel == [name] else [name]
-    S["ann_sel"] = {**S["ann_sel"], task: sel}
+    S["ann_sel"] = toggled(S["ann_sel"], task, name, multi)
 
 
 def _clear() -> None:

@@ -14,7 +14,7 @@ from label_app.review import (
     read_errors,
     review_queue,
 )
-from label_app.ui import can, current_model, md_escape, pick_annotator, workspace
+from label_app.ui import can, current_model, md_escape, pick_annotator, toggled, workspace
 from label_app.workspace import Workspace
 
 # Streamlit reserves C and R; such label keys stay clickable but get no shortcut.
@@ -23,12 +23,7 @@ S = st.session_state
 
 
 def _toggle(task: str, name: str, multi: bool) -> None:
-    sel = list(S["rev_sel"][task])
-    if multi:
-        sel = [n for n in sel if n != name] if name in sel else sel + [name]
-    else:
-        sel = [] if sel == [name] else [name]
-    S["rev_sel"] = {**S["rev_sel"], task: sel}
+    S["rev_sel"] = toggled(S["rev_sel"], task, name, multi)
 
 
 def _clear() -> None:
