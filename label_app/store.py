@@ -280,8 +280,6 @@ def append_rows(project: Project, schema: Schema, rows: Iterable[LabelRow]) -> l
     try:
         with store_lock(project, exclusive=True):
             _append_bytes(project.log_path, data)
-    except StoreWriteError:
-        raise
     except OSError as exc:
         raise StoreWriteError(f"{project.log_path}: label NOT saved: {exc.strerror or exc}") from None
     return dicts
