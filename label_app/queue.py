@@ -45,24 +45,23 @@ def annotators_needed(sentence_ids: Sequence[str], overlap: int, share: float = 
     return np.array([overlap if in_overlap(s, share) else 1 for s in sentence_ids], dtype=np.int32)
 
 
-POOL_FACTOR = 5  # train.active.uncertainty_order's default: each batch comes from the 5 x batch most uncertain
-
-
 def diverse_stretch(candidates: np.ndarray, texts: Sequence[str], uncertainty: np.ndarray, limit: int,
-                    batch_size: int = 20, diversity: float = 0.5) -> np.ndarray:
+                    batch_size: int = 20, diversity: float = 0.5, pool_factor: int = 5,
+                    selection: str = "greedy") -> np.ndarray:
     """The first `limit` of `candidates` (queue positions, most uncertain first) in diverse batches.
 
-    uncertainty_order draws its first `limit` picks from at most the `limit + batch_size * POOL_FACTOR` most
+    uncertainty_order draws its first `limit` picks from at most the `limit + batch_size * pool_factor` most
     uncertain candidates, so only those are passed: the same picks as over the whole queue, at a cost that
-    does not grow with the corpus (~30 ms for 500 picks). Raises ImportError without the train package.
+    does not grow with the corpus. Raises ImportError without the train package.
     """
     from train.active import uncertainty_order
 
-    top = candidates[: limit + batch_size * POOL_FACTOR]
+    top = candidates[: limit + batch_size * pool_factor]
     if not len(top):
         return top
     picked = uncertainty_order(list(range(len(top))), [texts[p] for p in top], uncertainty[top],
-                               batch_size=batch_size, diversity=diversity, pool_factor=POOL_FACTOR, limit=limit)
+                               batch_size=batch_size, diversity=diversity, pool_factor=pool_factor, limit=limit,
+                               selection=selection)
     return top[np.asarray(picked[:limit], dtype=int)]
 
 
@@ -108,7 +107,7 @@ class Queue:
     """Next-sentence selection over `sentence_ids` (article order), fed by the label index's changes."""
 
     def __init__(self, sentence_ids: Sequence[str], overlap: int = 1, lease_seconds: float = 900.0,
-                 overlap_share: float = 1.0) -> None:
+                 overlap_share: float = 1.0, background: bool = False) -> None:
         self.ids = list(sentence_ids)
         self.pos = {sid: i for i, sid in enumerate(self.ids)}
         n = len(self.ids)
@@ -127,10 +126,14 @@ class Queue:
         self.diversified = 0  # how many times a stretch was diversified (tests check it is not per action)
         self._u_values: np.ndarray | None = None
         self._u_texts: Sequence[str] | None = None
-        self._u_params = (0.0, 20, 500)
+        self._u_params: tuple = (0.0, 20, 500, 5, "greedy")
         self.cursors: dict[tuple[str, str, int], int] = {}
         self.leases = Leases(lease_seconds)
         self._lock = threading.RLock()
+        # background=True: later stretches of the 'uncertain' order are diversified in a thread, ahead of need
+        self.background = background
+        self._ahead: threading.Thread | None = None
+        self._generation = 0  # bumped by set_uncertainty, so a stretch computed for an older order is dropped
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -180,12 +183,14 @@ class Queue:
                 self.cursors[key] = r
 
     def set_uncertainty(self, model_id: str, uncertainty: np.ndarray, texts: Sequence[str] | None = None,
-                        diversity: float = 0.5, batch_size: int = 20, step: int = 500) -> None:
+                        diversity: float = 0.5, batch_size: int = 20, step: int = 500, pool_factor: int = 5,
+                        selection: str = "greedy") -> None:
         """Order for 'uncertain': highest uncertainty first (ties in article order).
 
         With `texts` (one per queue position), batches of `batch_size` are kept diverse
-        (train.active.uncertainty_order): the first `step` open sentences now, the next `step` when an
-        annotator gets near the end of that stretch, so no call costs more than ordering `step` sentences.
+        (train.active.uncertainty_order with `pool_factor` and `selection`): the first `step` open sentences
+        now, the next `step` when an annotator gets near the end of that stretch, so no call costs more than
+        ordering `step` sentences. The app passes train.active.QUEUE_STRATEGY.
         """
         with self._lock:
             values = np.asarray(uncertainty, dtype=float)
@@ -194,27 +199,41 @@ class Queue:
             rank[perm] = np.arange(len(perm))
             self.perm["uncertain"], self.rank["uncertain"] = perm, rank
             self.uncertainty_model = model_id
+            self._generation += 1
             for key in [k for k in self.cursors if k[1] == "uncertain"]:
                 del self.cursors[key]
             self._u_values, self._u_texts = values, texts
-            self._u_params = (diversity, batch_size, step)
+            self._u_params = (diversity, batch_size, step, pool_factor, selection)
             self.diverse_end = 0 if texts is not None and diversity > 0 else len(perm)
             if self.diverse_end < len(perm):
                 self._diversify()
 
-    def _diversify(self) -> None:
-        """Reorder the next `step` open sentences after `diverse_end` into diverse batches."""
-        diversity, batch_size, step = self._u_params
+    def _stretch_job(self) -> tuple:
+        """What the next stretch is computed from (taken under the lock; the computation may run without it)."""
         perm = self.perm["uncertain"]
         start = self.diverse_end
         tail = perm[start:]
         # only sentences that still need an annotator make up the batches; the rest are passed over anyway
         open_ = tail[self.n_done[tail] < self.need[tail]]
+        return self._generation, start, open_, self._u_texts or [], self._u_values, self._u_params
+
+    @staticmethod
+    def _compute_stretch(open_: np.ndarray, texts: Sequence[str], values: np.ndarray, params: tuple
+                         ) -> np.ndarray | None:
+        diversity, batch_size, step, pool_factor, selection = params
         try:
-            chosen = diverse_stretch(open_, self._u_texts or [], self._u_values, step, batch_size, diversity)
+            return diverse_stretch(open_, texts, values, step, batch_size, diversity, pool_factor, selection)
         except ImportError:  # no train package: plain uncertainty order
-            chosen = None
-        if chosen is None or len(open_) <= len(chosen):
+            return None
+
+    def _splice(self, generation: int, start: int, n_open: int, chosen: np.ndarray | None) -> None:
+        """Put a computed stretch in place at `start`, unless the order moved on meanwhile (new model, or
+        another stretch already there)."""
+        if generation != self._generation or start != self.diverse_end:
+            return
+        perm = self.perm["uncertain"]
+        tail = perm[start:]
+        if chosen is None or n_open <= len(chosen):
             self.diverse_end = len(perm)  # nothing left that a later stretch would reorder
         else:
             self.diverse_end = start + len(chosen)
@@ -230,12 +249,38 @@ class Queue:
             if key[1] == "uncertain" and cur > start:
                 self.cursors[key] = start
 
+    def _diversify(self) -> None:
+        """Reorder the next `step` open sentences after `diverse_end` into diverse batches, now."""
+        generation, start, open_, texts, values, params = self._stretch_job()
+        self._splice(generation, start, len(open_), self._compute_stretch(open_, texts, values, params))
+
     def _diversify_ahead(self, annotator: str) -> None:
-        _diversity, batch_size, _step = self._u_params
-        if self.diverse_end < len(self.ids):
-            cur = self.cursors.get((annotator, "uncertain", 1), 0)
+        if self.diverse_end >= len(self.ids):
+            return
+        batch_size = self._u_params[1]
+        cur = self.cursors.get((annotator, "uncertain", 1), 0)
+        if not self.background:
             if cur + batch_size >= self.diverse_end:
                 self._diversify()
+            return
+        # Two batches ahead, so the stretch (about a second with k-means) is ready before anyone gets there;
+        # until then the queue goes on in plain uncertainty order rather than make an annotator wait.
+        if cur + 2 * batch_size >= self.diverse_end and (self._ahead is None or not self._ahead.is_alive()):
+            generation, start, open_, texts, values, params = self._stretch_job()
+
+            def work() -> None:
+                chosen = self._compute_stretch(open_, texts, values, params)
+                with self._lock:
+                    self._splice(generation, start, len(open_), chosen)
+
+            self._ahead = threading.Thread(target=work, name="queue-diversify-ahead", daemon=True)
+            self._ahead.start()
+
+    def wait_ahead(self, timeout: float | None = None) -> None:
+        """Wait for a stretch being diversified in the background (tests, benchmarks)."""
+        t = self._ahead
+        if t is not None:
+            t.join(timeout)
 
     # ------------------------------------------------------------ selection
 

@@ -28,10 +28,8 @@ from .settings import Settings, load_settings
 from .suggest import Suggestion, for_topic, predict
 
 CONTEXT_LINES = 2
-# 'most uncertain first': batches of 20 kept diverse (a near-duplicate must be 0.5 more uncertain than a fresh
-# sentence to join a batch), diversified 500 sentences at a time (~30 ms, whatever the corpus size)
-UNCERTAIN_BATCH = 20
-UNCERTAIN_DIVERSITY = 0.5
+# 'most uncertain first' is diversified (train.active.QUEUE_STRATEGY) this many sentences at a time, so the
+# cost of one stretch does not grow with the corpus
 UNCERTAIN_STEP = 500
 HISTORY = 20
 
@@ -132,7 +130,7 @@ class Workspace:
         self._text_index = None
         self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap,
                            lease_seconds=self.settings.lease_minutes * 60,
-                           overlap_share=self.settings.overlap_share)
+                           overlap_share=self.settings.overlap_share, background=True)
         self.predictions.clear()
         # replay what is already indexed into the fresh queue
         replay = [(sid, who, None, e) for sid, per in self.index.by_sentence.items() for who, e in per.items()]
@@ -290,9 +288,10 @@ class Workspace:
             frame.index.name = "sentence_id"
             self.predictions = {model.model_id: frame}
             texts = [self.seg_text[self.row_of[s]] for s in self.sentence_ids]
+            from train.active import QUEUE_STRATEGY
+
             self.queue.set_uncertainty(model.model_id, frame["uncertainty"].to_numpy(), texts,
-                                       diversity=UNCERTAIN_DIVERSITY, batch_size=UNCERTAIN_BATCH,
-                                       step=UNCERTAIN_STEP)
+                                       step=UNCERTAIN_STEP, **QUEUE_STRATEGY)
             return frame
 
     def has_predictions(self, model_id: str) -> bool:

@@ -247,3 +247,25 @@ def test_preselected_stance_follows_the_topic(project: Project, model: Any, monk
     press(at, f"ann_topic_{base.topic}")
     assert (chosen("topic"), chosen("stance")) == ([base.topic], [base.stance])
     assert at.info[0].value == f"Model suggestion (pre-selected): {base.describe()}  ·  model {model.model_id}"
+
+
+def test_uncertain_order_is_extended_in_the_background() -> None:
+    ids, texts, u = _queue_corpus()
+    q = Queue(ids, background=True)
+    q.set_uncertainty("m1", u, texts, diversity=0.5, batch_size=10, step=40, pool_factor=5, selection="kmeans")
+    assert (q.diversified, q.diverse_end) == (1, 40)  # the first stretch is there at once
+    stretch = q.perm["uncertain"][:40].copy()
+    served = []
+    for _ in range(25):  # two batches before the end of the stretch the next one is started, not awaited
+        sid = q.next_for("ann", "uncertain")
+        served.append(sid)
+        q.apply([(sid, "ann", None, _entry(sid))])
+    q.wait_ahead(30)
+    assert (q.diversified, q.diverse_end) == (2, 80)
+    assert served == [ids[int(p)] for p in stretch[:25]]
+    assert list(q.perm["uncertain"][:40]) == list(stretch)
+    assert sorted(q.perm["uncertain"].tolist()) == list(range(100))
+    # a stretch computed for an older order is dropped when the model changes meanwhile
+    q.set_uncertainty("m2", u[::-1].copy(), texts, diversity=0.5, batch_size=10, step=40, pool_factor=5,
+                      selection="kmeans")
+    assert q.uncertainty_model == "m2" and q.diverse_end == 40

@@ -137,7 +137,10 @@ def test_whole_loop_trains_saves_and_predicts(trained: tuple[Project, train.Trai
     for p in preds:
         assert abs(sum(p.topic_probs.values()) - 1) < 1e-9 and abs(sum(p.stance_probs.values()) - 1) < 1e-9
         assert 0.0 <= p.uncertainty <= 1.0
-        assert p.uncertainty == pytest.approx(1 - p.topic_prob * p.stance_prob)
+        # joint margin uncertainty: 1 - (topic margin) * (stance margin)
+        t1, t2 = sorted(p.topic_probs.values(), reverse=True)[:2]
+        s1, s2 = sorted(p.stance_probs.values(), reverse=True)[:2]
+        assert p.uncertainty == pytest.approx(1 - (t1 - t2) * (s1 - s2))
     assert model.predict([]) == []
 
 
@@ -207,7 +210,8 @@ def test_task_with_one_class_is_skipped_and_the_other_trains(tmp_path: Path, cap
     assert model.tasks == {"topic"}
     pred = model.predict(["Exports rise sharply."])[0]
     assert pred.topic == "trade" and pred.stance is None and pred.stance_probs == {}
-    assert pred.uncertainty == pytest.approx(1 - pred.topic_prob)
+    t1, t2 = sorted(pred.topic_probs.values(), reverse=True)[:2]
+    assert pred.uncertainty == pytest.approx(1 - (t1 - t2))  # the topic's margin alone
 
 
 def test_too_few_labels_nothing_trained(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .active import joint_uncertainty
 from .features import TextFeatures
 from .metrics import softmax
 
@@ -58,8 +59,10 @@ class TaskModel:
 class Prediction:
     """A suggestion for one sentence. Probabilities are calibrated (temperature-scaled).
 
-    `uncertainty` = 1 - (product of the top probabilities of the trained tasks): the chance that at least one
-    suggested label is wrong if the tasks erred independently; 0 = sure, 1 = clueless.
+    `uncertainty` = 1 - (product over the trained tasks of the margin p1 - p2 between the two most likely
+    labels), train.active.joint_uncertainty: 0 when every task is sure, 1 when any task has a tie at the top.
+    Margin rather than 1 - p1 because it measures how close the decision is (it orders the "most uncertain
+    first" queue; see bench/active_learning).
     """
 
     topic: str | None
@@ -120,8 +123,8 @@ class TrainedModel:
         out: list[Prediction] = []
         tclasses = self.models["topic"].classes if tp is not None else []
         sclasses = self.models["stance"].classes if sp_ is not None else []
+        unc = joint_uncertainty(tp, sp_)
         for i in range(len(texts)):
-            sure = 1.0
             topic = stance = None
             t_prob = s_prob = None
             t_probs: dict[str, float] = {}
@@ -130,12 +133,10 @@ class TrainedModel:
                 j = int(tp[i].argmax())
                 topic, t_prob = tclasses[j], float(tp[i, j])
                 t_probs = {c: float(p) for c, p in zip(tclasses, tp[i], strict=True)}
-                sure *= t_prob
             if sp_ is not None:
                 j = int(sp_[i].argmax())
                 stance, s_prob = sclasses[j], float(sp_[i, j])
                 s_probs = {c: float(p) for c, p in zip(sclasses, sp_[i], strict=True)}
-                sure *= s_prob
             out.append(Prediction(topic, t_prob, stance, s_prob, t_probs, s_probs,
-                                  float(min(1.0, max(0.0, 1.0 - sure))), cond[i]))
+                                  float(unc[i]) if len(unc) else 0.0, cond[i]))
         return out
