@@ -1,4 +1,4 @@
-"""train.active: uncertainty measures, k-means batch selection, and the benchmark's stopping criterion."""
+"""train.active: uncertainty measures, k-means batch selection, and the benchmark's criterion and queue."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from label_app.errors import LabelAppError
-from train.active import uncertainty_from_probs, uncertainty_order
+from train.active import QUEUE_STRATEGY, joint_uncertainty, uncertainty_from_probs, uncertainty_order
 
 
 def test_uncertainty_measures() -> None:
@@ -75,3 +75,24 @@ def test_bench_criterion_needs_the_target_to_hold() -> None:
     assert labels_to_target(curve, 0.9) == (200, 100)  # touched at 100, held from 200
     assert labels_to_target(curve, 0.95) == (None, None)
     assert labels_to_target([(50, 0.95)], 0.9) == (50, 50)
+
+
+def test_joint_uncertainty_is_one_minus_the_product_of_margins() -> None:
+    topic = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])
+    stance = np.array([[0.9, 0.1], [1.0, 0.0]])
+    assert joint_uncertainty(topic, stance) == pytest.approx([1 - 0.5 * 0.8, 1.0])
+    assert joint_uncertainty(topic, None) == pytest.approx(uncertainty_from_probs(topic, "margin"))
+    assert joint_uncertainty(None, None).shape == (0,)
+
+
+def test_bench_takes_what_the_apps_queue_serves() -> None:
+    """The benchmark's 'uncertainty' strategy is the app's Queue in the app's configuration."""
+    dup = "Iran and Iraq signed a memorandum to raise annual trade to 20 billion dollars."
+    texts = [dup] * 60 + [f"Story number {i} about topic {i % 7} in city {i}." for i in range(140)]
+    unc = np.concatenate([np.full(60, 0.95), np.linspace(0.9, 0.1, 140)])
+    labeled = [60, 61, 62]
+    picks = _bench().queue_picks(texts, labeled, unc, 50, 1)
+    assert len(picks) == len(set(picks)) == 50 and not set(picks) & set(labeled)
+    assert picks[0] == 0  # the most uncertain sentence leads its batch
+    assert sum(1 for p in picks if p < 60) <= 2  # one cluster of duplicates, not sixty copies in a row
+    assert QUEUE_STRATEGY["batch_size"] == 50 and QUEUE_STRATEGY["selection"] == "kmeans"

@@ -1,16 +1,21 @@
 """Active-learning benchmark: labels needed by uncertainty order vs random order to reach 95% of full-data macro-F1.
 
-    .venv/bin/python bench/active_learning/run.py                        # AG News, 5 seeds
+    .venv/bin/python bench/active_learning/run.py                        # AG News, seeds 5-14
     .venv/bin/python bench/active_learning/run.py --dataset bbc_news     # whole BBC articles
 
 A simulated annotator holding the gold labels of a real data set ($BENCH_DATA or ../shared/data) labels in
 rounds of 50. One stratified held-out split (25%, split seed 0) is used for every seed and every strategy, so
 runs differ only in the order in which the pool is labelled. Per seed, both strategies start from the same
 random 50 pool items; after each round the model is refitted on the labels so far and the next 50 are either
-the first 50 of `train.active.uncertainty_order` over the remaining pool (margin uncertainty of the
-calibrated probabilities; batch = the most uncertain sentence of each of 50 uncertainty-weighted k-means
-clusters of the 500 most uncertain, i.e. selection="kmeans", pool_factor=10) or the next 50 of a seeded
-random permutation.
+what the app's own queue serves in "most uncertain first" order, or the next 50 of a seeded random permutation.
+
+The queue is the app's, in the app's configuration, not a re-implementation: a `label_app.queue.Queue` over the
+pool is told which items are labelled, given the model's uncertainty through `Queue.set_uncertainty` with
+`train.active.QUEUE_STRATEGY` and the app's stretch length (`label_app.workspace.UNCERTAIN_STEP`), exactly the
+call `Workspace.ensure_predictions` makes, and asked `next_for(annotator, "uncertain")` 50 times, each item
+labelled before the next is asked for. The uncertainty is `train.active.joint_uncertainty` of the calibrated
+probabilities, the function behind the `uncertainty` column of pre-labels and suggestions (for one task:
+1 - (p1 - p2)).
 
 Criterion (fixed before the results were looked at): the target is 95% of the macro-F1 of the same model
 trained on the whole pool, and a run's figure is the first label count FROM WHICH macro-F1 STAYS >= the
@@ -18,6 +23,9 @@ target at every later round up to the end of the run (--max-labels, default 2000
 that briefly touches the target and falls back does not count until it stays. The first label count at
 which the target is touched is reported as well ("first_reach"). Savings = 1 - uncertainty / random per
 seed; the summary gives per-seed figures, their mean and median, and the median label counts.
+
+Seeds: QUEUE_STRATEGY (margin uncertainty, k-means batches) was chosen among four setups on seeds 0-4, so those
+seeds would flatter it; the default reports seeds 5-14, fixed before this configuration was run on them.
 
 Model: the train helper's family (train/features.py, train/fitting.py, train/model.py): word 1-2-gram +
 char_wb 2-5-gram TF-IDF and a LinearSVC (C=0.3, balanced class weights), probabilities = softmax of the
@@ -102,12 +110,37 @@ def temperature(X, y: np.ndarray, classes: list[str], seed: int) -> float:  # no
     return float(fit_temperature(oof, y_idx))
 
 
+def queue_picks(pool_texts: list[str], labeled: list[int], unc: np.ndarray, take: int, round_no: int) -> list[int]:
+    """The next `take` pool items the app's queue serves in 'most uncertain first' order."""
+    from label_app.index import Entry
+    from label_app.queue import Queue
+    from label_app.workspace import UNCERTAIN_STEP
+    from train.active import QUEUE_STRATEGY
+
+    ids = [str(i) for i in range(len(pool_texts))]
+
+    def label(sid: str) -> tuple:
+        return (sid, "sim", None, Entry(sid, "sim", "label", "x", "", "manual", "", "", "", ""))
+
+    q = Queue(ids)
+    q.apply([label(ids[i]) for i in labeled])
+    q.set_uncertainty(f"round-{round_no}", unc, pool_texts, step=UNCERTAIN_STEP, **QUEUE_STRATEGY)
+    picks: list[int] = []
+    for _ in range(take):
+        sid = q.next_for("sim", "uncertain", now=0.0)
+        if sid is None:
+            break
+        picks.append(int(sid))
+        q.apply([label(sid)])
+    return picks
+
+
 def run_seed(seed: int, texts: list[str], y: np.ndarray, idx_pool: np.ndarray, idx_test: np.ndarray,
              args: argparse.Namespace) -> dict:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import f1_score
 
-    from train.active import uncertainty_from_probs, uncertainty_order
+    from train.active import joint_uncertainty
     from train.features import TextFeatures
     from train.metrics import softmax
 
@@ -141,14 +174,9 @@ def run_seed(seed: int, texts: list[str], y: np.ndarray, idx_pool: np.ndarray, i
             if strategy == "random":
                 nxt = [i for i in rand_next if not in_set[i]][:take]
             else:
-                rest = np.flatnonzero(~in_set)
                 t = temperature(X_pool[labeled], y_pool[labeled], classes, seed)
-                probs = softmax(scores_in(clf, X_pool[rest], classes), t)
-                unc = uncertainty_from_probs(probs, args.uncertainty)
-                order = uncertainty_order([str(i) for i in rest], [pool_texts[i] for i in rest], unc.tolist(),
-                                          batch_size=args.batch_size, diversity=args.diversity,
-                                          pool_factor=args.pool_factor, limit=take, selection=args.selection)
-                nxt = [int(s) for s in order[:take]]
+                unc = joint_uncertainty(softmax(scores_in(clf, X_pool, classes), t))
+                nxt = queue_picks(pool_texts, labeled, unc, take, len(curve))
             labeled.extend(nxt)
             in_set[nxt] = True
         stays, first = labels_to_target(curve, target)
@@ -163,20 +191,15 @@ def run_seed(seed: int, texts: list[str], y: np.ndarray, idx_pool: np.ndarray, i
 
 
 def main() -> None:
-    from train.active import SELECTIONS, UNCERTAINTY_MEASURES
+    from label_app.workspace import UNCERTAIN_STEP
+    from train.active import QUEUE_STRATEGY
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="ag_news_test", help="folder under the data dir (default ag_news_test)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark data dir (default ../shared/data)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="random seeds (default 0-4)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(5, 15)),
+                    help="random seeds (default 5-14; 0-4 were used to choose QUEUE_STRATEGY)")
     ap.add_argument("--round", type=int, default=50, help="labels per round (default 50)")
-    ap.add_argument("--batch-size", type=int, default=50, help="uncertainty_order batch size (default 50)")
-    ap.add_argument("--diversity", type=float, default=0.5, help="uncertainty_order diversity (default 0.5)")
-    ap.add_argument("--pool-factor", type=int, default=10, help="uncertainty_order pool_factor (default 10)")
-    ap.add_argument("--selection", choices=SELECTIONS, default="kmeans",
-                    help="uncertainty_order batch selection (default kmeans)")
-    ap.add_argument("--uncertainty", choices=UNCERTAINTY_MEASURES, default="margin",
-                    help="uncertainty measure from the calibrated probabilities (default margin)")
     ap.add_argument("--max-labels", type=int, default=2000, help="run length in labels (default 2000)")
     ap.add_argument("--max-rows", type=int, default=None, help="subsample the data set to this many rows")
     ap.add_argument("--jobs", type=int, default=2, help="seeds run in parallel (default 2)")
@@ -192,9 +215,10 @@ def main() -> None:
     texts, y = load(args.dataset, args.data, args.max_rows, 0)
     idx_pool, idx_test = train_test_split(np.arange(len(texts)), test_size=0.25, stratify=y,
                                           random_state=SPLIT_SEED)
-    results: dict = {"dataset": args.dataset, "rows": len(texts), "round": args.round,
-                     "uncertainty": args.uncertainty, "diversity": args.diversity, "batch_size": args.batch_size,
-                     "pool_factor": args.pool_factor, "selection": args.selection, "max_labels": args.max_labels, "split_seed": SPLIT_SEED,
+    results: dict = {"dataset": args.dataset, "rows": len(texts), "round": args.round, "seeds": args.seeds,
+                     "queue_strategy": QUEUE_STRATEGY, "queue_step": UNCERTAIN_STEP,
+                     "uncertainty": "train.active.joint_uncertainty (margin)",
+                     "max_labels": args.max_labels, "split_seed": SPLIT_SEED,
                      "criterion": "first label count from which macro-F1 stays >= 95% of full-pool macro-F1 "
                                   "to the end of the run", "runs": []}
     results["runs"] = Parallel(n_jobs=args.jobs)(
