@@ -265,7 +265,18 @@ def test_uncertain_order_is_extended_in_the_background() -> None:
     assert served == [ids[int(p)] for p in stretch[:25]]
     assert list(q.perm["uncertain"][:40]) == list(stretch)
     assert sorted(q.perm["uncertain"].tolist()) == list(range(100))
-    # a stretch computed for an older order is dropped when the model changes meanwhile
-    q.set_uncertainty("m2", u[::-1].copy(), texts, diversity=0.5, batch_size=10, step=40, pool_factor=5,
-                      selection="kmeans")
-    assert q.uncertainty_model == "m2" and q.diverse_end == 40
+    # a stretch computed for an older order is dropped when the model changes meanwhile: holding the queue's
+    # lock keeps the thread from putting its stretch in place until the new order is set
+    q2 = Queue(ids, background=True)
+    q2.set_uncertainty("m1", u, texts, diversity=0.5, batch_size=10, step=40, pool_factor=5, selection="kmeans")
+    with q2._lock:
+        for _ in range(22):
+            sid = q2.next_for("ann", "uncertain")
+            q2.apply([(sid, "ann", None, _entry(sid))])
+        assert q2._ahead is not None and q2._ahead.is_alive()
+        q2.set_uncertainty("m2", u[::-1].copy(), texts, diversity=0.5, batch_size=10, step=40, pool_factor=5,
+                           selection="kmeans")
+        new_order = q2.perm["uncertain"].copy()
+    q2.wait_ahead(30)
+    assert q2.uncertainty_model == "m2" and q2.diversified == 2 and q2.diverse_end == 40
+    assert list(q2.perm["uncertain"]) == list(new_order)
