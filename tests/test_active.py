@@ -33,7 +33,8 @@ def test_uncertainty_measures() -> None:
         uncertainty_from_probs(np.ones(3))
 
 
-def test_kmeans_selection_keeps_batches_diverse() -> None:
+def _near_duplicates() -> tuple[list[str], list[str], list[float]]:
+    """12 copies of one sentence (more uncertain) and 10 distinct ones: a batch of 10 should not be copies."""
     dup = "Iran and Iraq signed a memorandum to raise annual trade to 20 billion dollars."
     distinct = [
         "Militia leaders met in Baghdad to discuss security along the border.",
@@ -47,15 +48,34 @@ def test_kmeans_selection_keeps_batches_diverse() -> None:
         "Oil prices rose after the pipeline attack.",
         "The foreign ministers spoke by phone on Sunday.",
     ]
-    texts = [dup] * 12 + distinct
     ids = [f"d{i}" for i in range(12)] + [f"x{i}" for i in range(10)]
-    unc = [0.9] * 12 + [0.7] * 10
-    order = uncertainty_order(ids, texts, unc, batch_size=10, selection="kmeans")
+    return ids, [dup] * 12 + distinct, [0.9] * 12 + [0.7] * 10
+
+
+@pytest.mark.parametrize("selection", ["greedy", "kmeans"])
+def test_batches_stay_diverse(selection: str) -> None:
+    ids, texts, unc = _near_duplicates()
+    order = uncertainty_order(ids, texts, unc, batch_size=10, selection=selection)
     assert sorted(order) == sorted(ids)
-    assert order[0] == "d0"
+    assert order[0] == "d0"  # the most uncertain sentence still comes first
     assert sum(1 for s in order[:10] if s.startswith("d")) <= 2
-    assert uncertainty_order(ids, texts, unc, batch_size=10, selection="kmeans", limit=3)[:1] == ["d0"]
-    assert uncertainty_order(ids, texts, unc, batch_size=10, diversity=0, selection="kmeans") == ids
+    assert uncertainty_order(ids, texts, unc, batch_size=10, selection=selection, limit=3)[:1] == ["d0"]
+    # plain uncertainty order, ties in input order
+    assert uncertainty_order(ids, texts, unc, batch_size=10, diversity=0, selection=selection) == ids
+
+
+def test_uncertainty_order_nan_last_limit_and_errors() -> None:
+    ids = ["a", "b", "c", "d", "e"]
+    texts = ["one thing", "other matter", "third item", "fourth", "fifth here"]
+    unc = [0.2, None, float("nan"), 0.9, 0.5]
+    order = uncertainty_order(ids, texts, unc, batch_size=2)
+    assert order[:3] == ["d", "e", "a"] and set(order[3:]) == {"b", "c"}
+    assert uncertainty_order(ids, texts, unc, batch_size=2, limit=2)[:2] == ["d", "e"]
+    assert uncertainty_order([], [], []) == []
+    with pytest.raises(LabelAppError, match="2 ids, 1 texts"):
+        uncertainty_order(["a", "b"], ["x"], [0.1, 0.2])
+    with pytest.raises(LabelAppError, match="batch_size"):
+        uncertainty_order(ids, texts, unc, batch_size=0)
     with pytest.raises(LabelAppError, match="selection"):
         uncertainty_order(ids, texts, unc, selection="bogus")
 

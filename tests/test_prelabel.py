@@ -20,7 +20,6 @@ from label_app.corpus import get_nlp, load_corpus, read_article_file, segment_ar
 from label_app.errors import BadInput, LabelAppError
 from label_app.project import Project
 from label_app.schema import load_schema
-from train.active import uncertainty_order
 from train.prelabel import (
     COLUMNS,
     NoModel,
@@ -390,49 +389,6 @@ def test_fast_segmenter_equals_corpus_segmentation() -> None:
     assert check_same_segments(seeds + tricky) == []
     nlp = get_nlp()
     assert FastSegmenter(nlp).segment(tricky) == segment_articles(tricky, nlp)
-
-
-# ---------------------------------------------------------------- uncertainty order
-
-
-def test_uncertainty_order_keeps_batches_diverse() -> None:
-    dup = "Iran and Iraq signed a memorandum to raise annual trade to 20 billion dollars."
-    distinct = [
-        "Militia leaders met in Baghdad to discuss security along the border.",
-        "Pilgrims travelled to Karbala for Arbaeen.",
-        "Electricity imports from Iran fell during the summer heat wave.",
-        "Washington extended the sanctions waiver for another 120 days.",
-        "Students from Basra enrolled at universities in Mashhad.",
-        "The two central banks agreed on a payment channel in local currencies.",
-        "A railway from Shalamcheh to Basra is planned.",
-        "Parliament debated the withdrawal of foreign troops.",
-        "Oil prices rose after the pipeline attack.",
-        "The foreign ministers spoke by phone on Sunday.",
-    ]
-    texts = [dup] * 12 + distinct
-    ids = [f"d{i}" for i in range(12)] + [f"x{i}" for i in range(10)]
-    unc = [0.9] * 12 + [0.7] * 10
-    order = uncertainty_order(ids, texts, unc, batch_size=10)
-    assert sorted(order) == sorted(ids)
-    assert order[0] == "d0"  # the most uncertain sentence still comes first
-    first = order[:10]
-    assert sum(1 for s in first if s.startswith("d")) <= 2
-    plain = uncertainty_order(ids, texts, unc, batch_size=10, diversity=0)
-    assert plain == ids  # plain uncertainty order, ties in input order
-
-
-def test_uncertainty_order_nan_last_limit_and_errors() -> None:
-    ids = ["a", "b", "c", "d", "e"]
-    texts = ["one thing", "other matter", "third item", "fourth", "fifth here"]
-    unc = [0.2, None, float("nan"), 0.9, 0.5]
-    order = uncertainty_order(ids, texts, unc, batch_size=2)
-    assert order[:3] == ["d", "e", "a"] and set(order[3:]) == {"b", "c"}
-    assert uncertainty_order(ids, texts, unc, batch_size=2, limit=2)[:2] == ["d", "e"]
-    assert uncertainty_order([], [], []) == []
-    with pytest.raises(LabelAppError, match="2 ids, 1 texts"):
-        uncertainty_order(["a", "b"], ["x"], [0.1, 0.2])
-    with pytest.raises(LabelAppError, match="batch_size"):
-        uncertainty_order(ids, texts, unc, batch_size=0)
 
 
 # ---------------------------------------------------------------- command line

@@ -38,7 +38,7 @@ def _vectors(texts: Sequence[str]):  # noqa: ANN202 - scipy sparse matrix
 UNCERTAINTY_MEASURES = ("margin", "least_confident", "entropy")
 
 
-def margin_of(probs: np.ndarray) -> np.ndarray:
+def margin_of(probs: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """Per row, the gap between the two largest probabilities (1 for a single-class row)."""
     p = np.asarray(probs, dtype=float)
     if p.shape[1] < 2:
@@ -47,7 +47,7 @@ def margin_of(probs: np.ndarray) -> np.ndarray:
     return top2[:, 1] - top2[:, 0]
 
 
-def joint_uncertainty(*task_probs: np.ndarray | None) -> np.ndarray:
+def joint_uncertainty(*task_probs: np.ndarray | Sequence[Sequence[float]] | None) -> np.ndarray:
     """1 - product over the tasks of each task's margin (p1 - p2): 0 when every task is sure of its label, 1 when
     any task has a tie at the top. One task: its margin uncertainty. Tasks given as None are left out."""
     probs = [np.asarray(p, dtype=float) for p in task_probs if p is not None]
@@ -189,4 +189,5 @@ def uncertainty_order(
     return [sentence_ids[i] for i in chosen]
 
 
-__all__ = ["HASH_FEATURES", "QUEUE_STRATEGY", "SELECTIONS", "joint_uncertainty", "margin_of", "UNCERTAINTY_MEASURES", "uncertainty_from_probs", "uncertainty_order"]
+__all__ = ["HASH_FEATURES", "QUEUE_STRATEGY", "SELECTIONS", "UNCERTAINTY_MEASURES", "joint_uncertainty", "margin_of",
+           "uncertainty_from_probs", "uncertainty_order"]

@@ -49,6 +49,7 @@ from label_app.project import Project
 from label_app.schema import Schema, load_schema
 from label_app.store import guard_cell, text_sentence_id, unguard_cell
 
+from .active import joint_uncertainty
 from .prelabel_segment import FastSegmenter
 
 COLUMNS = [
@@ -295,18 +296,13 @@ def _predict(model: Any, texts: list[str], topics: list[str | None]) -> list[Any
     return out
 
 
-def _margin(probs: dict[str, float]) -> float:
-    top = sorted(probs.values(), reverse=True)
-    return top[0] - top[1] if len(top) > 1 else 1.0
-
-
 def _as_row(p: Any, topic: str | None) -> dict[str, Any]:
     """Prediction fields of one output row; a given topic is known, not predicted (probability 1)."""
     if not topic:
         return {"topic": p.topic, "topic_prob": p.topic_prob, "stance": p.stance, "stance_prob": p.stance_prob,
                 "uncertainty": p.uncertainty}
-    # Only the stance is uncertain then: its margin uncertainty (train.active.joint_uncertainty of one task).
-    unc = 1.0 - _margin(p.stance_probs) if p.stance_prob is not None else 0.0
+    # Only the stance is uncertain then: the uncertainty of that one task.
+    unc = float(joint_uncertainty([list(p.stance_probs.values())])[0]) if p.stance_prob is not None else 0.0
     return {"topic": topic, "topic_prob": 1.0, "stance": p.stance, "stance_prob": p.stance_prob,
             "uncertainty": unc}
 
