@@ -25,6 +25,7 @@ from typing import Any
 
 from . import store
 from .errors import LabelAppError
+from .names import canonical_name
 from .project import Project
 
 ROLES = ("annotator", "reviewer")
@@ -120,11 +121,15 @@ def parse_users(text: str, where: str) -> dict[str, User]:
     if not isinstance(table, dict):
         raise UsersFileError(f"{where}: [users] must be a table of users")
     out: dict[str, User] = {}
-    for name, entry in table.items():
+    for written, entry in table.items():
+        name = canonical_name(written)  # "Sara" in the file signs in as, and labels as, "sara"
         try:
             store.validate_annotator(name)
         except LabelAppError as exc:
             raise UsersFileError(f"{where}: {exc}") from None
+        if name in out:
+            raise UsersFileError(f"{where}: [users.{written}]: the same user as [users.{out[name].name}] (names "
+                                 "are not case-sensitive); keep one")
         if not isinstance(entry, dict):
             raise UsersFileError(f"{where}: [users.{name}] must be a table")
         role, pw, email = entry.get("role"), entry.get("password"), entry.get("email", "")
@@ -192,8 +197,9 @@ def save_users(project: Project, users: dict[str, User]) -> None:
 
 def add_user(project: Project, name: str, role: str, password: str, email: str = "",
              replace: bool = False) -> User:
-    """Create (or with `replace`, overwrite) an account; the password is stored as an scrypt hash."""
-    store.validate_annotator(name)
+    """Create (or with `replace`, overwrite) an account; the password is stored as an scrypt hash. The name is
+    stored in its canonical spelling (lower case: names are not case-sensitive)."""
+    name = store.validate_annotator(canonical_name(name))
     if role not in ROLES:
         raise LabelAppError(f"role {role!r}: use {' or '.join(ROLES)}")
     if email and not _EMAIL_RE.match(email):
@@ -209,6 +215,8 @@ def add_user(project: Project, name: str, role: str, password: str, email: str =
 
 
 def remove_user(project: Project, name: str) -> None:
+    """Delete an account (any spelling of its name); its labels stay."""
+    name = canonical_name(name)
     users = dict(load_users(project))
     if name not in users:
         raise LabelAppError(f"no user {name!r} in {users_path(project)}")
@@ -220,7 +228,7 @@ def remove_user(project: Project, name: str) -> None:
 
 def authenticate(users: dict[str, User], name: str, password: str) -> User | None:
     """The user if the name and password match; the same work is done for unknown names."""
-    user = users.get(name.strip())
+    user = users.get(canonical_name(name))
     ok = check_password(password, user.password if user else _dummy_hash())
     return user if ok and user is not None else None
 

@@ -210,6 +210,12 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def retrain_note(started_by: str) -> str:
+    """The note of a label version that a retrain from the app snapshots (the labels changed since the last)."""
+    by = f" by {started_by}" if started_by else ""
+    return f"created by a retrain started{by} from the app (Settings): labels changed since the last version"
+
+
 def run_job(project: Project, job_id: str, started_by: str = "") -> JobStatus:
     """Train, pre-label and switch to the new model, reporting every stage; returns the final status.
 
@@ -232,7 +238,7 @@ def run_job(project: Project, job_id: str, started_by: str = "") -> JobStatus:
             previous = current_model_id(project)
         except LabelAppError:
             previous = None  # an unreadable pointer is replaced by the new model
-        result = train.train_project(project, progress=False)
+        result = train.train_project(project, progress=False, version_note=retrain_note(started_by))
         new_id = result.model_id
         if previous and previous != new_id:
             # train_project made the new model current; keep serving the old one until the new one's
@@ -251,8 +257,9 @@ def run_job(project: Project, job_id: str, started_by: str = "") -> JobStatus:
             stop.set()
             watcher.join()
         _switch(project, previous, new_id, current_model_id, set_current)
+        made = "reused (labels, schema and settings unchanged since it was trained)" if result.reused else "trained"
         rep.update(state="done", stage="done", progress=1.0, finished=_now(),
-                   message=f"Model {new_id} trained on labels v{result.labels_version:04d} and "
+                   message=f"Model {new_id} {made} on labels v{result.labels_version:04d} and "
                            f"{report.sentences:,} sentences pre-labeled in {time.perf_counter() - started:.0f} s; "
                            "suggestions and the queue use it now.")
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded for the page, then the job ends

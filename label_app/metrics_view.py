@@ -1,97 +1,56 @@
-"""Model metrics and learning curve as tidy frames for the Dashboard (read defensively: shapes may vary)."""
+"""The current model's metrics and learning curve as tidy frames for the Dashboard.
+
+The files are read through label_app.artifacts, the one definition `python -m train` writes them by.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from . import artifacts
+from .artifacts import LearningCurve, Metrics
 from .project import Project
-from .suggest import read_json
-
-TASKS = ("topic", "stance")
 
 
 def model_dir(project: Project, model_id: str) -> Path:
-    return project.models_dir / model_id
+    return artifacts.model_folder(project, model_id)
 
 
-def load_metrics(project: Project, model_id: str) -> dict[str, Any] | None:
-    data = read_json(model_dir(project, model_id) / "metrics.json")
-    return data if isinstance(data, dict) else None
+def load_metrics(project: Project, model_id: str) -> Metrics | None:
+    """models/<id>/metrics.json; None when missing, ArtifactError when it has another shape."""
+    return artifacts.read_metrics(model_dir(project, model_id) / artifacts.METRICS_FILE)
 
 
-def _task_block(metrics: dict[str, Any], task: str) -> dict[str, Any]:
-    block = metrics.get(task)
-    if isinstance(block, dict):
-        return block
-    tasks = metrics.get("tasks")
-    if isinstance(tasks, dict) and isinstance(tasks.get(task), dict):
-        return tasks[task]
-    return {}
+def load_curve(project: Project, model_id: str) -> LearningCurve | None:
+    """models/<id>/learning_curve.json (`python -m train curve`); None when not computed yet."""
+    return artifacts.read_learning_curve(model_dir(project, model_id) / artifacts.CURVE_FILE)
 
 
-def per_class_frame(metrics: dict[str, Any]) -> pd.DataFrame:
-    """task, label, metric (precision/recall/f1), value."""
-    rows = []
-    for task in TASKS:
-        block = _task_block(metrics, task)
-        per = block.get("per_class") or block.get("per_label") or block.get("classes") or {}
-        if isinstance(per, list):
-            per = {d.get("label", str(i)): d for i, d in enumerate(per) if isinstance(d, dict)}
-        for label, scores in per.items() if isinstance(per, dict) else []:
-            if not isinstance(scores, dict):
-                continue
-            for m in ("precision", "recall", "f1"):
-                v = scores.get(m, scores.get(f"{m}-score"))
-                if isinstance(v, int | float):
-                    rows.append((task, str(label), m, float(v)))
+def per_class_frame(metrics: Metrics) -> pd.DataFrame:
+    """task, label, metric (precision/recall/f1), value: the cross-validated per-class scores."""
+    rows = [(task, label, m, float(scores[m]))  # type: ignore[literal-required]
+            for task, block in metrics["tasks"].items() if block["trained"]
+            for label, scores in block["per_class"].items() for m in ("precision", "recall", "f1")]
     return pd.DataFrame(rows, columns=["task", "label", "metric", "value"])
 
 
-def macro_f1(metrics: dict[str, Any], task: str) -> float | None:
-    v = _task_block(metrics, task).get("macro_f1")
-    return float(v) if isinstance(v, int | float) else None
+def macro_f1(metrics: Metrics, task: str) -> float | None:
+    block = metrics["tasks"].get(task)
+    return float(block["macro_f1"]) if block and block["trained"] else None
 
 
-def confusion_frame(metrics: dict[str, Any], task: str) -> pd.DataFrame:
-    """true, predicted, count for one task."""
-    block = _task_block(metrics, task)
-    cm = block.get("confusion_matrix") or block.get("confusion")
-    labels = block.get("labels")
-    matrix = cm
-    if isinstance(cm, dict):
-        labels = cm.get("labels", labels)
-        matrix = cm.get("matrix") or cm.get("counts") or cm.get("values")
-    rows = []
-    if isinstance(matrix, list) and isinstance(labels, list):
-        for i, row in enumerate(matrix):
-            for j, n in enumerate(row if isinstance(row, list) else []):
-                if i < len(labels) and j < len(labels):
-                    rows.append((str(labels[i]), str(labels[j]), int(n)))
+def confusion_frame(metrics: Metrics, task: str) -> pd.DataFrame:
+    """true, predicted, count for one task (rows gold, columns predicted in metrics.json)."""
+    block = metrics["tasks"].get(task)
+    if not block or not block["trained"]:
+        return pd.DataFrame(columns=["true", "predicted", "count"])
+    labels, matrix = block["confusion"]["labels"], block["confusion"]["matrix"]
+    rows = [(labels[i], labels[j], int(n)) for i, row in enumerate(matrix) for j, n in enumerate(row)]
     return pd.DataFrame(rows, columns=["true", "predicted", "count"])
 
 
-def learning_curve_frame(data: Any) -> pd.DataFrame:
-    """task, train_size, score from a learning-curve file ({task: [{n, score}...]} or a list of points)."""
-    rows = []
-
-    def points(task: str, pts: Any) -> None:
-        for p in pts if isinstance(pts, list) else []:
-            if not isinstance(p, dict):
-                continue
-            n = p.get("train_size", p.get("n", p.get("size")))
-            s = p.get("macro_f1", p.get("score", p.get("f1")))
-            if isinstance(n, int | float) and isinstance(s, int | float):
-                rows.append((p.get("task", task), int(n), float(s)))
-
-    if isinstance(data, dict):
-        if "points" in data:
-            points("", data["points"])
-        for task in TASKS:
-            block = data.get(task)
-            points(task, block.get("points") if isinstance(block, dict) else block)
-    else:
-        points("", data)
-    return pd.DataFrame(rows, columns=["task", "train_size", "score"])
+def learning_curve_frame(curve: LearningCurve) -> pd.DataFrame:
+    """task, n_train, macro_f1, ... one row per point (artifacts.CURVE_COLUMNS)."""
+    return artifacts.curve_frame(curve)

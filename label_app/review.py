@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from . import store
+from . import artifacts, store
 from .agreement import PairAgreement, TaskAgreement
 from .errors import LabelAppError
 from .project import Project
@@ -59,8 +60,9 @@ class LabelError:
     model_id: str
 
     def describe(self) -> str:
-        return (f"likely {self.task} error: labelled {self.gold} ({self.votes}), the model says {self.predicted} "
-                f"({self.p_predicted:.0%}; rank {self.rank})")
+        """One line naming its source: an out-of-fold prediction (a model that never saw this sentence)."""
+        return (f"likely {self.task} error (rank {self.rank}): labelled {self.gold} ({self.votes}); out-of-fold "
+                f"prediction {self.predicted} ({self.p_predicted:.0%})")
 
 
 def _num(value: str, kind: type, default: Any) -> Any:
@@ -73,9 +75,12 @@ def _num(value: str, kind: type, default: Any) -> Any:
 def parse_errors(text: str) -> list[LabelError]:
     """Rows of a label-errors CSV (cells guarded against spreadsheet formulas are unguarded); by rank."""
     reader = csv.DictReader(io.StringIO(text))
-    need = {"task", "sentence_id", "gold", "predicted"}
-    if reader.fieldnames is None or not need <= set(reader.fieldnames):
+    if reader.fieldnames is None:
         return []
+    missing = [c for c in artifacts.LABEL_ERROR_COLUMNS if c not in reader.fieldnames]
+    if missing:
+        raise artifacts.ArtifactError(f"label-errors CSV: missing columns {', '.join(missing)} (not written by "
+                                      "this version of `python -m train errors`; rerun it)")
     out = []
     for r in reader:
         cell = {k: store.unguard_cell(v or "") for k, v in r.items() if k is not None}
@@ -89,15 +94,9 @@ def parse_errors(text: str) -> list[LabelError]:
 
 
 def errors_path(project: Project) -> Path | None:
-    """The current model's label-errors CSV (it may not exist yet), or None without `train` or a model."""
-    try:
-        from train.registry import ERRORS_FILE, artifact_path
-    except ImportError:
-        return None
-    try:
-        return artifact_path(project, ERRORS_FILE)
-    except LabelAppError:
-        return None
+    """The current model's label-errors CSV (it may not exist yet), or None without a model."""
+    model_id = artifacts.current_model_id(project)
+    return None if model_id is None else artifacts.model_folder(project, model_id) / artifacts.ERRORS_FILE
 
 
 def read_errors(path: Path | None) -> list[LabelError]:
@@ -106,6 +105,8 @@ def read_errors(path: Path | None) -> list[LabelError]:
         return []
     try:
         return parse_errors(path.read_text("utf-8"))
+    except artifacts.ArtifactError as exc:
+        raise artifacts.ArtifactError(f"{path}: {str(exc).removeprefix('label-errors CSV: ')}") from None
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError) as exc:
@@ -132,6 +133,24 @@ def disagreeing_tasks(entries: Iterable[LabelEntry], tasks: Sequence[str]) -> li
     """Tasks on which the annotators' current labels differ (empty cells and adjudications left out)."""
     labels = [e for e in current_labels(entries) if e.source != ADJUDICATED]
     return [t for t in tasks if len({getattr(e, t) for e in labels if getattr(e, t)}) > 1]
+
+
+def final_label(entries: Iterable[LabelEntry], task: str) -> tuple[str, str]:
+    """The label training takes as gold for one task of a sentence, and why: the latest adjudicated value
+    ("adjudicated by NAME"), else the annotators' majority ("3/4 annotators"); ("", "tie 1/1") or ("", "") when
+    there is none (the rule of train.data.gold_labels, applied to the current labels)."""
+    labels = [e for e in current_labels(entries) if getattr(e, task)]
+    final = [e for e in labels if e.source == ADJUDICATED]
+    if final:
+        e = max(final, key=lambda e: (e.timestamp, e.annotator))
+        return getattr(e, task), f"adjudicated by {e.annotator}"
+    counts = Counter(getattr(e, task) for e in labels)
+    if not counts:
+        return "", ""
+    ranked = counts.most_common()
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return "", "tie " + "/".join(str(c) for _, c in ranked)
+    return ranked[0][0], f"{ranked[0][1]}/{len(labels)} annotators"
 
 
 def agreed_value(entries: Iterable[LabelEntry], task: str) -> str:
@@ -203,9 +222,20 @@ def entries_as_rows(entries: Iterable[LabelEntry]) -> list[dict[str, str]]:
              "stance": e.stance} for e in current_labels(entries)]
 
 
-def pairs_frame(ta: TaskAgreement) -> pd.DataFrame:
-    """Cohen's kappa per annotator pair."""
-    rows = [(p.a, p.b, p.n, p.kappa, p.percent) for p in ta.pairs]
+# A kappa over a handful of shared sentences is noise (one sentence gives 0.000 or 1.000): the Dashboard hides
+# pairs that share fewer sentences than this unless the lead lowers it.
+MIN_PAIR_OVERLAP = 10
+
+
+def split_pairs(ta: TaskAgreement, min_overlap: int = MIN_PAIR_OVERLAP) -> tuple[list[PairAgreement],
+                                                                                 list[PairAgreement]]:
+    """(pairs that share at least `min_overlap` sentences, pairs that share fewer)."""
+    return [p for p in ta.pairs if p.n >= min_overlap], [p for p in ta.pairs if p.n < min_overlap]
+
+
+def pairs_frame(ta: TaskAgreement, pairs: Sequence[PairAgreement] | None = None) -> pd.DataFrame:
+    """Cohen's kappa per annotator pair (all of the task's pairs, or those given)."""
+    rows = [(p.a, p.b, p.n, p.kappa, p.percent) for p in (ta.pairs if pairs is None else pairs)]
     return pd.DataFrame(rows, columns=["annotator A", "annotator B", "sentences", "Cohen's kappa", "identical"])
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from . import auth, store
 from .errors import LabelAppError
+from .names import canonical_name
 from .project import Project
 from .serve import PROJECT_ENV
 from .suggest import load_model, model_stamp
@@ -136,7 +137,7 @@ def annotator_from_url() -> str | None:
         if "annotator" in st.query_params:
             del st.query_params["annotator"]
         return user.name if user else None
-    name = st.query_params.get("annotator") or st.session_state.get("annotator")
+    name = canonical_name(st.query_params.get("annotator") or st.session_state.get("annotator") or "")
     if not name:
         return None
     try:
@@ -158,16 +159,18 @@ def pick_annotator(key: str) -> str | None:
         return name
     with st.form(key=f"{key}_form"):
         typed = st.text_input("Your annotator name", key=f"{key}_name",
-                              help="Letters, digits, '.', '_' or '-'; kept in the page address")
+                              help="Letters, digits, '.', '_' or '-' (not case-sensitive: 'Sara' is 'sara'); "
+                                   "kept in the page address")
         ok = st.form_submit_button("Start")
     if ok:
+        typed = canonical_name(typed)  # "Sara" and "sara" are one annotator
         try:
-            store.validate_annotator(typed.strip())
+            store.validate_annotator(typed)
         except LabelAppError as exc:
             st.error(str(exc))
             return None
-        st.session_state["annotator"] = typed.strip()
-        st.query_params["annotator"] = typed.strip()
+        st.session_state["annotator"] = typed
+        st.query_params["annotator"] = typed
         st.rerun()
     return None
 

@@ -163,11 +163,19 @@ def test_browse_filter_search_and_relabel(app_project: Project) -> None:
     at.text_input(key="br_search").input("").run()
     sid = store.read_log(app_project).rows[0]["sentence_id"]
     at.text_input(key="br_open_id").input(sid).run()
-    assert at.text_input(key="br_who").value == "sara"
+    # the editor starts from the sentence's current label; without accounts it saves under the session's name
+    assert at.selectbox(key=f"br_topic_{sid}").value == "energy"
     at.selectbox(key=f"br_topic_{sid}").set_value("trade").run()
     press(at, "br_save")
-    assert at.success[0].value == "Saved trade · (none) as sara."
-    assert [(r["topic"], r["stance"]) for r in store.current_labels(app_project)] == [("trade", "")]
+    assert at.success[0].value == f"Saved the final label trade for {sid} as sara (adjudicated)."
+    # sara's final label replaces her own annotation (one current label per sentence and annotator)
+    assert [(r["topic"], r["stance"], r["source"]) for r in store.current_labels(app_project)] == [
+        ("trade", "", "adjudicated")]
+    # the table is refreshed: the row left the "energy" filter, and shows its new label without it
+    assert at.dataframe(key="br_table").value.empty
+    at.multiselect(key="br_topics").set_value(["trade"]).run()
+    df = at.dataframe(key="br_table").value
+    assert df[["sentence_id", "topic", "source"]].values.tolist() == [[sid, "trade", "adjudicated"]]
 
 
 def test_data_versions_diff_and_exports(app_project: Project) -> None:
@@ -228,7 +236,7 @@ def test_dashboard_without_a_model(app_project: Project) -> None:
     assert not at.exception
     assert at.info[0].value == "No model trained yet: run `python -m train` to train one."
     n = corpus_sentences(app_project)
-    assert at.caption[0].value == f"1 of {n} sentences labelled; 1 current labels from 1 annotators"
+    assert at.caption[0].value == f"1 of {n} sentences labelled; 1 current label from 1 annotator"
 
 
 def test_settings_page_saves_the_suggestion_mode(app_project: Project) -> None:

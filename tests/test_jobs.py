@@ -54,6 +54,15 @@ def wait_for(project: Project, timeout: float = 90.0) -> tuple[JobStatus, list[J
 def test_job_trains_prelabels_and_switches_the_model(tmp_path: Path) -> None:
     project = copy_shipped(tmp_path / "proj")
     first = train.train_project(project, progress=False).model_id
+    # a label added since: the job snapshots the labels as version 2, noted as its own, and trains a new model
+    # (on unchanged labels it would reuse the current one: see test_train_cli.py)
+    from label_app import store
+    from label_app.schema import load_schema
+
+    corpus = load_corpus(project, refresh=True)
+    sid, text, aid = corpus.loc[corpus["kind"] == KIND_SENTENCE, ["sentence_id", "text", "article_id"]].iloc[0]
+    store.append_label(project, load_schema(project.schema_path),
+                       store.LabelRow(sid, text, "omid", topic="trade", stance="favor", article_id=aid))
     started = start_job(project, started_by="lead")
     assert (started.state, started.stage, started.started_by) == ("running", "starting", "lead")
     # one job at a time per project
@@ -73,7 +82,9 @@ def test_job_trains_prelabels_and_switches_the_model(tmp_path: Path) -> None:
     sentences = set(corpus.loc[corpus["kind"] == KIND_SENTENCE, "sentence_id"])
     prelabels = read_prelabels(project, status.model_id)
     assert set(prelabels.index) == sentences
-    assert re.fullmatch(rf"Model {status.model_id} trained on labels v0001 and {len(sentences)} sentences "
+    assert store.latest_version(project)["note"] == ("created by a retrain started by lead from the app (Settings): "
+                                                     "labels changed since the last version")
+    assert re.fullmatch(rf"Model {status.model_id} trained on labels v0002 and {len(sentences)} sentences "
                         r"pre-labeled in \d+ s; suggestions and the queue use it now\.", status.message)
     assert status.describe() == f"Finished {status.finished}: {status.message}"
     # the job lets go of the lock right after its last status write: a new one can start

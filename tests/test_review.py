@@ -71,7 +71,8 @@ def test_errors_csv_is_parsed_and_merged_by_rank(project: Project, schema: Schem
     errors = review.parse_errors(ERRORS_CSV)
     assert [(e.rank, e.sentence_id, e.text) for e in errors] == [
         (1, "s4", "=SUM(A1)"), (2, "s1", "text of s1"), (3, "s9", "cleared since")]
-    assert errors[1].describe() == ("likely stance error: labelled favor (2/2), the model says against (80%; rank 2)")
+    assert errors[1].describe() == ("likely stance error (rank 2): labelled favor (2/2); out-of-fold prediction "
+                                    "against (80%)")
     add(project, schema, "s1", "ana", "trade", "favor")
     add(project, schema, "s1", "bo", "energy", "favor")
     add(project, schema, "s4", "ana", "trade", "")
@@ -86,7 +87,10 @@ def test_errors_csv_is_parsed_and_merged_by_rank(project: Project, schema: Schem
     assert review.read_errors(path) == []
     path.write_text(ERRORS_CSV, encoding="utf-8")
     assert review.read_errors(path) == errors
-    assert review.parse_errors("something,else\n1,2\n") == []
+    # a file of another shape is named, not read as "no errors"
+    path.write_text("something,else\n1,2\n", encoding="utf-8")
+    with pytest.raises(review.artifacts.ArtifactError, match=r"label_errors\.csv: missing columns rank, task, "):
+        review.read_errors(path)
 
 
 def test_adjudicated_label_is_the_gold_label_in_training(project: Project, schema: Schema) -> None:
@@ -227,6 +231,10 @@ def test_dashboard_shows_agreement(app_project: Project, schema: Schema) -> None
         ws.save("bo", sid, "label", b, "favor" if i else "against")
     at = open_page("views/dashboard.py")
     report = agreement_report(store.current_labels(app_project), schema)
+    # four shared sentences are below the default minimum overlap: the pair is named and left out
+    assert "1 pair shares fewer than 10 sentences and is left out: ana / bo (4)" in [c.value for c in at.caption]
+    assert at.dataframe[0].value.empty  # the topic kappa table
+    at.number_input(key="dash_min_overlap").set_value(4).run()
     alpha = next(m for m in at.metric if m.label == "Krippendorff's alpha (topic)")
     assert alpha.value == f"{report['topic'].alpha:.3f}"
     # per task: kappa per pair, per-label agreement, the pair's confusion

@@ -10,12 +10,32 @@ from label_app.project import Project
 
 from . import registry
 from .report import curve_report, errors_report, evaluation_report, training_report
-from .training import evaluate_model, find_label_errors, learning_curve, train_project
+from .training import TrainResult, evaluate_model, find_label_errors, learning_curve, train_project
+
+
+def summary_line(result: TrainResult) -> str:
+    """The one line `python -m train --quiet` prints: which model is current now, on which labels, its scores."""
+    m = result.metrics
+    scores = "; ".join(f"{task} macro-F1 {t['macro_f1']:.3f}" if t.get("trained") else f"{task} skipped"
+                       for task, t in m["tasks"].items())
+    labels = f"labels v{result.labels_version} ({m['labels_rows']} labels)"
+    if result.reused:
+        return (f"model {result.model_id} is current: labels, schema and settings unchanged since it was trained "
+                f"on {labels}, so it was reused, not retrained ({scores})")
+    return (f"trained model {result.model_id} (now current) on {labels}"
+            + (", a version created now from changed labels" if result.version_created else "")
+            + f" in {result.seconds:.1f} s ({scores})")
 
 
 def cmd_train(project: Project, labels_version: str | None, quiet: bool) -> int:
     result = train_project(project, labels_version=labels_version, progress=not quiet)
-    print(training_report(result.metrics, result.version_created))
+    if quiet:
+        print(summary_line(result))
+    elif result.reused:
+        print(training_report(result.metrics, result.version_created).rsplit("\nsaved model", 1)[0])
+        print("\n" + summary_line(result))
+    else:
+        print(training_report(result.metrics, result.version_created))
     return 0
 
 

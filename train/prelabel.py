@@ -95,7 +95,8 @@ class PrelabelReport:
         if self.skipped_done:
             lines.append(f"  {self.skipped_done} articles or rows already pre-labeled by this model: skipped")
         if self.resumed_from_bytes:
-            lines.append(f"  resumed an earlier run ({self.dropped_torn_bytes} bytes of a torn chunk dropped)")
+            lines.append(f"  resumed an earlier, interrupted run ({self.dropped_torn_bytes} bytes of a torn chunk "
+                         "dropped)" if self.dropped_torn_bytes else "  added to the output of an earlier run")
         lines += [f"  skipped: {name}: {why}" for name, why in self.skipped]
         return "\n".join(lines)
 

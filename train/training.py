@@ -20,7 +20,7 @@ import numpy as np
 import scipy
 import sklearn
 
-from label_app import store
+from label_app import artifacts, store
 from label_app.errors import LabelAppError
 from label_app.project import Project
 from label_app.schema import Schema, load_schema
@@ -42,8 +42,7 @@ from .model import TrainedModel, decision_scores
 from .report import model_card
 
 CURVE_FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
-ERROR_COLUMNS = ["rank", "task", "sentence_id", "article_id", "text", "gold", "predicted", "p_predicted",
-                 "p_gold", "margin", "votes", "labels_version", "model_id"]
+ERROR_COLUMNS = artifacts.LABEL_ERROR_COLUMNS
 
 
 class NothingToTrain(LabelAppError):
@@ -61,6 +60,7 @@ class TrainResult:
     metrics: dict[str, Any]
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    reused: bool = False  # an existing model had the same inputs (labels, schema, settings): nothing trained
 
     @property
     def tasks(self) -> set[str]:
@@ -96,16 +96,20 @@ def library_versions() -> dict[str, str]:
             "scipy": scipy.__version__, "joblib": joblib.__version__}
 
 
-def resolve_labels(project: Project, labels_version: int | str | None, create: bool) -> tuple[int, bool]:
-    """The label version to use; with `create` and no explicit version, snapshot changed labels first."""
+TRAIN_VERSION_NOTE = "created by `python -m train`: labels changed since the last version"
+
+
+def resolve_labels(project: Project, labels_version: int | str | None, create: bool,
+                   note: str = TRAIN_VERSION_NOTE) -> tuple[int, bool]:
+    """The label version to use; with `create` and no explicit version, snapshot changed labels first (with
+    `note` as the version's note)."""
     if labels_version is not None:
         return store.resolve_version(project, labels_version), False
     if not create:
         return store.resolve_version(project, None), False
     if store.latest_version(project) is None and not project.log_path.exists():
         raise NothingToTrain(f"{project.labels_dir}: no labels yet; label some sentences (or import labels) first")
-    rec, created = store.create_version(project, note="created by `python -m train`: labels changed since the "
-                                        "last version", only_if_changed=True)
+    rec, created = store.create_version(project, note=note, only_if_changed=True)
     return int(rec["version"]), created
 
 
@@ -129,15 +133,44 @@ def _digest(labels_sha: str, schema: Schema, config: TrainConfig) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _same_inputs(project: Project, number: int, digest: str, config: TrainConfig) -> str | None:
+    """A saved, intact model trained on exactly these inputs (label version and content, schema, settings,
+    scikit-learn), or None. Training is deterministic, so retraining would give the same model."""
+    for m in reversed(registry.list_models(project)):
+        model_id = m["model_id"]
+        if not model_id.endswith(f"-v{number:04d}-{digest[:8]}"):
+            continue
+        try:
+            metrics = registry.read_metrics(project, model_id)  # checks every file against the manifest
+        except LabelAppError:
+            continue  # changed or incomplete: train a fresh one
+        if json.dumps(metrics.get("config"), sort_keys=True, default=str) == \
+                json.dumps(config.identity(), sort_keys=True, default=str):
+            return str(model_id)
+    return None
+
+
 def train_project(project: Project, labels_version: int | str | None = None, progress: bool = True,
-                  config: TrainConfig | None = None) -> TrainResult:
+                  config: TrainConfig | None = None, reuse: bool = True,
+                  version_note: str = TRAIN_VERSION_NOTE) -> TrainResult:
     """Train on a label version (default: the latest, snapshotting changed labels first), evaluate by grouped CV,
-    save the model under models/<id>/ and make it current. Raises NothingToTrain if no task can be trained."""
+    save the model under models/<id>/ and make it current. Raises NothingToTrain if no task can be trained.
+
+    With `reuse` (the default), a saved model whose inputs hash the same (label version and content, schema,
+    settings, scikit-learn) is made current instead of training a copy of it; `reused` is then True.
+    `version_note` is the note of a version created from changed labels (who started the training, and how)."""
     config = config or TrainConfig()
     started = time.perf_counter()
     schema = load_schema(project.schema_path)
-    number, created = resolve_labels(project, labels_version, create=True)
+    number, created = resolve_labels(project, labels_version, create=True, note=version_note)
     rec = store.get_version_record(project, number)
+    same = _same_inputs(project, number, _digest(rec["sha256"], schema, config), config) if reuse else None
+    if same is not None:
+        registry.set_current(project, same)
+        metrics = registry.read_metrics(project, same)
+        return TrainResult(same, registry.model_dir(project, same), number, created, metrics,
+                           {t: m["skipped"] for t, m in metrics["tasks"].items() if not m.get("trained")},
+                           time.perf_counter() - started, reused=True)
     rows = store.load_version(project, number)
     store.check_fits_schema(project, schema, rows, f"labels of version {number}")
     gold = gold_labels(rows, schema)
@@ -289,9 +322,9 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
         result["tasks"][task.name] = {"points": points, "folds": len(folds), "grouped_by": grouped_by,
                                       "n_sentences": len(y), "params": tm.params}
     folder = registry.model_dir(project, model.model_id)
-    path = folder / registry.CURVE_FILE
-    chart_path = folder / registry.CURVE_CHART_FILE
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    path = folder / artifacts.CURVE_FILE
+    chart_path = folder / artifacts.CURVE_CHART_FILE
+    artifacts.write_json(path, artifacts.LearningCurve(**result))
     chart_path.write_text(curve_chart(result).to_json() + "\n", encoding="utf-8")
     result["path"], result["chart_path"] = str(path), str(chart_path)
     return result
@@ -359,7 +392,7 @@ def find_label_errors(project: Project, labels_version: int | str | None = None,
     found.sort(key=lambda r: (-r["margin"], r["task"], r["sentence_id"]))
     for rank, r in enumerate(found, start=1):
         r["rank"] = rank
-    path = registry.model_dir(project, model.model_id) / registry.ERRORS_FILE
+    path = registry.model_dir(project, model.model_id) / artifacts.ERRORS_FILE
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=ERROR_COLUMNS, lineterminator="\n")
     w.writeheader()

@@ -79,6 +79,29 @@ def _sentence(ws: Workspace, item: ReviewItem) -> None:
             st.markdown(f"#### {md_escape(item.text)}")
 
 
+OOF_NOTE = ("Out-of-fold: predicted by `python -m train errors` with the model's settings, trained on the other folds, "
+            "so the model never saw this sentence or its article.")
+
+
+def _prediction(ws: Workspace, item: ReviewItem) -> None:
+    """One model figure per screen, from one named source. A likely label error is shown with the out-of-fold
+    prediction that flagged it (the current model was trained on this very label, so its figure would contradict
+    it); a plain disagreement with the current model's prediction."""
+    if item.errors:
+        st.caption(md_escape(f"Model figures on this screen: out-of-fold predictions of model {item.errors[0].model_id}. "
+                             + OOF_NOTE.removeprefix("Out-of-fold: ")))
+        return
+    model = current_model(ws)
+    if model is None:
+        st.caption("No model trained yet: no prediction to show.")
+        return
+    sug = ws.suggestion(model, item.sentence_id)
+    if sug is not None:
+        st.info(md_escape(sug.describe()) + f"  ·  current model {md_escape(sug.model_id)}")
+        st.caption("Current model: trained on all gold labels of its label version, which may include this "
+                   "sentence.")
+
+
 def render() -> None:
     st.title("Review")
     if not can("adjudicate"):
@@ -123,12 +146,7 @@ def render() -> None:
         st.caption(md_escape(reason))
     _sentence(ws, item)
     st.dataframe(labels_table(entries), key="rev_labels", hide_index=True, width="stretch")
-    model = current_model(ws)
-    sug = ws.suggestion(model, item.sentence_id) if model is not None else None
-    if sug is not None:
-        st.info(f"Model: {sug.describe()}  ·  model {sug.model_id}")
-    elif model is None:
-        st.caption("No model trained yet: no prediction to show.")
+    _prediction(ws, item)
 
     left, right = st.columns(2)
     with left:

@@ -15,7 +15,7 @@ from label_app.settings import (
     load_settings,
     save_settings,
 )
-from label_app.ui import SESSION_USER, md_escape, workspace
+from label_app.ui import annotator_from_url, md_escape, workspace
 from label_app.workspace import Workspace
 
 
@@ -83,7 +83,10 @@ def _retrain_status(ws: Workspace, started_by: str, was_running: bool) -> None:
         st.error(line)
     else:
         st.caption(line)
-    if st.button("Retrain and pre-label now", key="set_retrain", disabled=status.running):
+    if not started_by:
+        st.caption("Pick your name (Annotate page, or ?annotator=NAME in the address) to start a retrain: it is "
+                   "recorded under it.")
+    if st.button("Retrain and pre-label now", key="set_retrain", disabled=status.running or not started_by):
         try:
             start_job(ws.project, started_by)
         except LabelAppError as exc:
@@ -93,4 +96,5 @@ def _retrain_status(ws: Workspace, started_by: str, was_running: bool) -> None:
 
 
 render()
-retrain_section(workspace(), st.session_state.get(SESSION_USER) or st.session_state.get("annotator") or "")
+# The retrain is recorded under the reviewer's name (the account, else the name picked for this session).
+retrain_section(workspace(), annotator_from_url() or "")
