@@ -79,8 +79,8 @@ def _sentence(ws: Workspace, item: ReviewItem) -> None:
             st.markdown(f"#### {md_escape(item.text)}")
 
 
-OOF_NOTE = ("Out-of-fold: predicted by `python -m train errors` with the model's settings, trained on the other folds, "
-            "so the model never saw this sentence or its article.")
+OOF_NOTE = ("by `python -m train errors`: trained on the other folds with this model's settings, so it never saw "
+            "this sentence or its article")
 
 
 def _prediction(ws: Workspace, item: ReviewItem) -> None:
@@ -88,8 +88,8 @@ def _prediction(ws: Workspace, item: ReviewItem) -> None:
     prediction that flagged it (the current model was trained on this very label, so its figure would contradict
     it); a plain disagreement with the current model's prediction."""
     if item.errors:
-        st.caption(md_escape(f"Model figures on this screen: out-of-fold predictions of model {item.errors[0].model_id}. "
-                             + OOF_NOTE.removeprefix("Out-of-fold: ")))
+        st.caption(md_escape(f"Model figures on this screen: out-of-fold predictions of model "
+                             f"{item.errors[0].model_id} ({OOF_NOTE})."))
         return
     model = current_model(ws)
     if model is None:
