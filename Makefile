@@ -3,6 +3,8 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROJECT ?= .
+# `make run PORT=8611` when 8501 is taken
+PORT ?= 8501
 
 .PHONY: setup browser run test lint bench clean
 
@@ -23,11 +25,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-# Ingest the seeds, train on the shipped labels (about a second) so suggestions show at once, start the app.
+# Ingest the seeds, train on the labels (about a second; an unchanged model is reused, not copied) so suggestions
+# show at once, start the app on http://127.0.0.1:$(PORT)/.
 run: setup
 	$(BIN)/python -m label_app ingest --project $(PROJECT)
 	$(BIN)/python -m train --project $(PROJECT) --quiet || echo "training skipped: the app runs without suggestions"
-	$(BIN)/python -m label_app --project $(PROJECT)
+	$(BIN)/python -m label_app --project $(PROJECT) --port $(PORT)
 
 test: setup browser
 	$(BIN)/python -m pytest -q

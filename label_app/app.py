@@ -35,7 +35,8 @@ def _sign_out() -> None:
     st.session_state.pop("annotator", None)
 
 
-st.set_page_config(page_title="Label app", page_icon=":material/label:", layout="wide")
+# A local image: a ":material/...:" page icon makes the browser fetch it from fonts.gstatic.com (no icon offline).
+st.set_page_config(page_title="Label app", page_icon=str(Path(__file__).resolve().parent / "icon.png"), layout="wide")
 acc = access()
 if acc.mode == "refused":
     st.error(acc.message)

@@ -126,8 +126,8 @@ def test_review_page_names_its_one_source(trained: Project, monkeypatch: pytest.
     captions = [c.value for c in at.caption]
     reasons = [c for c in captions if c.startswith(md_escape("likely "))]
     assert reasons and all(md_escape("out-of-fold prediction ") in r for r in reasons)
-    assert md_escape(f"Model figures on this screen: out-of-fold predictions of model {mid} (by `python -m train "
-                     "errors`: trained on the other folds with this model's settings, so it never saw this sentence "
+    assert md_escape(f"Model figures on this screen: out-of-fold predictions of model {mid} (by python -m train "
+                     "errors: trained on the other folds with this model's settings, so it never saw this sentence "
                      "or its article).") in captions
     # no second, contradicting figure from the current model on the same screen
     assert not [i for i in at.info if "current model" in i.value]

@@ -79,7 +79,7 @@ def _sentence(ws: Workspace, item: ReviewItem) -> None:
             st.markdown(f"#### {md_escape(item.text)}")
 
 
-OOF_NOTE = ("by `python -m train errors`: trained on the other folds with this model's settings, so it never saw "
+OOF_NOTE = ("by python -m train errors: trained on the other folds with this model's settings, so it never saw "
             "this sentence or its article")
 
 
