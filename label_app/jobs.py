@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import LabelAppError
 from .project import Project
+from .wording import plural
 
 STATUS_FILE = "retrain.json"
 LOCK_FILE = "retrain.lock"
@@ -260,7 +261,7 @@ def run_job(project: Project, job_id: str, started_by: str = "") -> JobStatus:
         made = "reused (labels, schema and settings unchanged since it was trained)" if result.reused else "trained"
         rep.update(state="done", stage="done", progress=1.0, finished=_now(),
                    message=f"Model {new_id} {made} on labels v{result.labels_version:04d} and "
-                           f"{report.sentences:,} sentences pre-labeled in {time.perf_counter() - started:.0f} s; "
+                           f"{plural(report.sentences, 'sentence')} pre-labeled in {time.perf_counter() - started:.0f} s; "
                            "suggestions and the queue use it now.")
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded for the page, then the job ends
         if new_id is not None:

@@ -203,7 +203,7 @@ def test_task_with_one_class_is_skipped_and_the_other_trains(tmp_path: Path, cap
     for r in rows:
         r.stance = "neutral"
     project = new_project(tmp_path, rows)
-    assert main(["--project", str(project.root), "--quiet"]) == 0
+    assert main(["--project", str(project.root)]) == 0
     out = capsys.readouterr().out
     assert "stance: SKIPPED: only one class ('neutral')" in out
     model = train.load_current_model(project, load_schema(project.schema_path))

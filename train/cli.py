@@ -16,8 +16,8 @@ from .training import TrainResult, evaluate_model, find_label_errors, learning_c
 def summary_line(result: TrainResult) -> str:
     """The one line `python -m train --quiet` prints: which model is current now, on which labels, its scores."""
     m = result.metrics
-    scores = "; ".join(f"{task} macro-F1 {t['macro_f1']:.3f}" if t.get("trained") else f"{task} skipped"
-                       for task, t in m["tasks"].items())
+    scores = "; ".join(f"{task} macro-F1 {t['macro_f1']:.3f}" if t.get("trained") else
+                       f"{task} skipped: {t.get('skipped', '')}" for task, t in m["tasks"].items())
     labels = f"labels v{result.labels_version} ({m['labels_rows']} labels)"
     if result.reused:
         return (f"model {result.model_id} is current: labels, schema and settings unchanged since it was trained "

@@ -15,6 +15,7 @@ from label_app.review import (
     review_queue,
 )
 from label_app.ui import can, current_model, md_escape, pick_annotator, toggled, workspace
+from label_app.wording import plural
 from label_app.workspace import Workspace
 
 # Streamlit reserves C and R; such label keys stay clickable but get no shortcut.
@@ -124,7 +125,7 @@ def render() -> None:
     pending = [i for i in items if i.sentence_id not in S["rev_skipped"]]
     n_dis = sum(1 for i in items if i.disagree)
     n_err = sum(1 for i in items if i.errors)
-    st.caption(f"{len(items)} to review: {n_dis} with disagreements, {n_err} likely label errors"
+    st.caption(f"{len(items)} to review: {n_dis} with disagreements, {plural(n_err, 'likely label error')}"
                + (f"; {len(items) - len(pending)} skipped in this session" if len(pending) < len(items) else "")
                + ("" if errors else ". No likely-error list yet: run `python -m train errors`."))
     flash = S.pop("rev_flash", None)
