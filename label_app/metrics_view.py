@@ -15,6 +15,7 @@ from .project import Project
 
 
 def model_dir(project: Project, model_id: str) -> Path:
+    """`models/<model_id>/` of the project."""
     return artifacts.model_folder(project, model_id)
 
 
@@ -37,6 +38,7 @@ def per_class_frame(metrics: Metrics) -> pd.DataFrame:
 
 
 def macro_f1(metrics: Metrics, task: str) -> float | None:
+    """The task's cross-validated macro-F1, or None when the task was not trained."""
     block = metrics["tasks"].get(task)
     return float(block["macro_f1"]) if block and block["trained"] else None
 
