@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from label_app import store
-from label_app.errors import BadLabelFile, UnknownLabel
 from label_app.store import LabelRow, guard_cell, unguard_cell
 
 
@@ -24,21 +23,33 @@ def test_import_with_one_bad_label_changes_nothing(project, schema, tmp_path):
     store.append_label(project, schema, LabelRow("s0", "existing", "ann", topic="trade"))
     before = project.log_path.read_bytes()
     f = _write(tmp_path / "in.csv", "text,topic,stance\nfine,trade,favor\nbad one,weather,favor\nalso,energy,maybe\n")
-    with pytest.raises(UnknownLabel) as err:
-        store.import_labels(project, schema, f)
-    assert str(err.value) == (
-        f"{f}: nothing imported, 2 bad row(s): row 3: unknown topic 'weather'; row 4: unknown stance 'maybe'"
-    )
+    rep = store.import_labels(project, schema, f)
+    assert not rep.ok and rep.rows == 0
+    assert [(p.row, p.column, p.value) for p in rep.problems] == [(3, "topic", "weather"), (4, "stance", "maybe")]
+    assert rep.problem_lines() == [
+        "row 3, topic 'weather': unknown topic label 'weather' (known: trade, energy, security, diplomacy, "
+        "sanctions_us, politics, society, other)",
+        "row 4, stance 'maybe': unknown stance label 'maybe' (known: favor, against, neutral)",
+    ]
+    assert rep.summary() == f"{f}: nothing imported, 2 problems"
     assert project.log_path.read_bytes() == before
     res = run_cli("import-labels", str(f), "--project", str(project.root))
-    assert res.returncode == 1 and res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.splitlines() == [
+        f"error: {f}: nothing imported, 2 problems:",
+        f"  {f}: row 3, topic 'weather': unknown topic label 'weather' (known: trade, energy, security, diplomacy, "
+        "sanctions_us, politics, society, other)",
+        f"  {f}: row 4, stance 'maybe': unknown stance label 'maybe' (known: favor, against, neutral)",
+    ]
     assert project.log_path.read_bytes() == before
 
 
 def test_import_missing_column(project, schema, tmp_path):
     f = _write(tmp_path / "in.csv", "text,topic\nx,trade\n")
-    with pytest.raises(BadLabelFile, match=r"in\.csv: missing column\(s\) stance \(found: text, topic\)"):
-        store.import_labels(project, schema, f)
+    rep = store.import_labels(project, schema, f)
+    assert rep.problem_lines() == ["missing column(s) stance (found: text, topic)"]
+    res = run_cli("import-labels", str(f), "--project", str(project.root))
+    assert res.stderr == f"error: {f}: nothing imported, 1 problem: missing column(s) stance (found: text, topic)\n"
 
 
 def test_import_finds_corpus_sentences_and_keeps_unknown_texts(project, schema, tmp_path):
@@ -102,7 +113,7 @@ def _roundtrip(project, schema, tmp_path, texts):
     import spacy
     from spacy.tokens import DocBin
 
-    out = store.write_export(project, schema, 1, "spacy", tmp_path / "e.spacy")
+    out = store.write_export(project, schema, 1, "spacy", tmp_path / "e.spacy", gold=False)
     docs = list(DocBin().from_disk(out).get_docs(spacy.blank("en").vocab))
     got = sorted((d.user_data["sentence_id"], d.user_data["annotator"], d.text,
                   max(d.cats, key=d.cats.get), d.user_data["stance"]) for d in docs)

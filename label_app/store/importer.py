@@ -24,12 +24,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from ..errors import LabelAppError
 from ..project import Project
 from ..schema import Schema
-from ..tables import iter_rows
+from ..tables import MAX_TABLE_BYTES, iter_rows
 from ..textnorm import normalise_text
 from .exporter import EXPORT_MARK, EXPORT_MARK_COLUMN, RAW_COLUMNS, unguard_cell
 from .log import _NAME_RE, ACTIONS, SOURCES, LabelRow, append_rows, store_lock
@@ -98,8 +99,13 @@ class ImportReport:
         if self.problems:
             n = len(self.problems)
             return f"{self.name}: nothing imported, {n} problem{'s' if n != 1 else ''}"
-        parts = [f"imported {self.rows} labels from {self.name} (annotators: {', '.join(self.annotators) or '-'}; "
-                 f"{self.matched_corpus} matched corpus sentences)"]
+        return "; ".join([f"imported {self.rows} labels from {self.name} (annotators: "
+                          f"{', '.join(self.annotators) or '-'}; {self.matched_corpus} matched corpus sentences)"]
+                         + self.details())
+
+    def details(self) -> list[str]:
+        """What else happened, one short phrase each (relabels, rows not added again, skipped, ignored)."""
+        parts = []
         if self.relabelled:
             parts.append(f"{self.relabelled} relabel earlier labels")
         if self.unchanged:
@@ -110,12 +116,39 @@ class ImportReport:
             parts.append(f"{self.skipped_empty} rows without topic or stance skipped")
         if self.ignored_columns:
             parts.append(f"ignored columns: {', '.join(self.ignored_columns)}")
-        return "; ".join(parts)
+        return parts
 
 
 def _records(source: str | bytes | os.PathLike[str] | TextIO, fmt: str, name: str,
              notes: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows by the one table reader (tables.iter_rows). A UTF-8 CSV whose header has our export mark is read
+    as UTF-8 without the binary-file sniff: our export of a text full of control characters is still ours."""
+    if fmt == "csv" and isinstance(source, bytes | os.PathLike):
+        head = source[:65536] if isinstance(source, bytes) else _head(Path(source))
+        if EXPORT_MARK_COLUMN.encode() in head.split(b"\n", 1)[0]:
+            data = source if isinstance(source, bytes) else _read(Path(source), name)
+            try:
+                source = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                source = data
     return iter_rows(source, fmt, name, required=IMPORT_REQUIRED, notes=notes)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(65536)
+    except OSError:
+        return b""  # iter_rows reports the unreadable file
+
+
+def _read(path: Path, name: str) -> bytes:
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise LabelAppError(f"{name}: too large (the limit is {MAX_TABLE_BYTES // 1024 ** 3} GiB per table file)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LabelAppError(f"{name}: cannot read: {exc.strerror or exc}") from None
 
 
 def _parse_timestamp(value: str) -> bool:
