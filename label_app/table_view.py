@@ -22,8 +22,11 @@ from .store import guard_cell
 
 
 def table_csv(df: pd.DataFrame) -> str:
-    """The CSV a table downloads as: header and cells as shown, index left out, every text cell guarded by
-    `guard_cell` (numbers stay numbers: a negative number is not a formula), missing values empty."""
+    """The CSV a table downloads as: header and cells as shown, every text cell guarded by `guard_cell`
+    (numbers stay numbers: a negative number is not a formula), missing values empty. A default 0..n-1 index
+    is left out; any other index (row labels of a confusion matrix) is the first column."""
+    if not isinstance(df.index, pd.RangeIndex):
+        df = df.reset_index(names=[str(n or "") for n in df.index.names])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow([guard_cell(str(c)) for c in df.columns])
@@ -40,16 +43,18 @@ def _cell(v: object) -> str:
     return guard_cell(str(v))
 
 
-def show_table(df: pd.DataFrame, key: str, file_name: str, *, download: bool = True,
+def show_table(df: pd.DataFrame, key: str, file_name: str, *, where: Any = None, download: bool = True,  # noqa: ANN401
                download_label: str = "Download CSV", **kwargs: Any) -> Any:  # noqa: ANN401 - st.dataframe's result
-    """Show `df` with st.dataframe (kwargs pass through: hide_index, column_config, on_select, ...) and, when
-    `download` and the table has rows, a download button for `table_csv(df)` named `file_name`.
+    """Show `df` with st.dataframe (kwargs pass through: hide_index, column_config, on_select, ...) in `where`
+    (a column or container; default the page) and, when `download` and the table has rows, a download button
+    for `table_csv(df)` named `file_name`.
 
     Returns what st.dataframe returns (the selection state when `on_select` is given).
     """
     st.set_option("client.disableDataExport", True)
-    event = st.dataframe(df, key=key, **kwargs)
+    where = st if where is None else where
+    event = where.dataframe(df, key=key, **kwargs)
     if download and not df.empty:
-        st.download_button(download_label, lambda: table_csv(df), file_name, "text/csv", key=f"{key}_csv",
+        where.download_button(download_label, lambda: table_csv(df), file_name, "text/csv", key=f"{key}_csv",
                            on_click="ignore", icon=":material/download:")
     return event

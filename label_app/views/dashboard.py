@@ -17,6 +17,7 @@ from label_app.metrics_view import (
 )
 from label_app.review import confusion_table, entries_as_rows, pairs_frame, per_label_frame
 from label_app.suggest import read_json
+from label_app.table_view import show_table
 from label_app.ui import annotator_from_url, current_model, workspace
 from label_app.workspace import label_counts, progress_over_time
 
@@ -61,16 +62,17 @@ def _agreement(ws) -> None:  # noqa: ANN001
         st.metric(f"Krippendorff's alpha ({task})", alpha,
                   help=f"nominal; over {ta.units_multi} sentences labelled by two or more annotators")
         left, right = st.columns(2)
-        left.dataframe(pairs_frame(ta), key=f"dash_{task}_kappa", hide_index=True, width="stretch",
-                       column_config={"Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
-                                      "identical": st.column_config.NumberColumn(format="percent")})
-        right.dataframe(per_label_frame(ta), key=f"dash_{task}_per_label", hide_index=True, width="stretch",
-                        column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
+        show_table(pairs_frame(ta), f"dash_{task}_kappa", f"kappa-{task}.csv", where=left, hide_index=True,
+                   width="stretch", column_config={"Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
+                                                   "identical": st.column_config.NumberColumn(format="percent")})
+        show_table(per_label_frame(ta), f"dash_{task}_per_label", f"agreement-{task}.csv", where=right,
+                   hide_index=True, width="stretch",
+                   column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
         names = [f"{p.a} / {p.b}" for p in ta.pairs]
         pick = st.selectbox("Confusion between", names, key=f"dash_{task}_pair")
         pair = ta.pairs[names.index(pick)]
-        st.dataframe(confusion_table(pair, ws.schema.task(task).names), key=f"dash_{task}_confusion",
-                     width="stretch")
+        show_table(confusion_table(pair, ws.schema.task(task).names), f"dash_{task}_confusion",
+                   f"confusion-{task}.csv", width="stretch")
 
 
 def _model(ws, model) -> None:  # noqa: ANN001

@@ -147,6 +147,9 @@ def _upload_labels(ws) -> None:  # noqa: ANN001
         return
     for note in rep.notes:
         st.info(note)
+    if len(rep.problems) == 1 and rep.problems[0].row is None:  # the file as a whole: one line says it
+        st.error(f"{rep.summary()}: {rep.problems[0].line()}")
+        return
     if rep.problems:
         st.error(f"{rep.summary()}. Fix these rows and import the file again:")
         show_table(problems_table(rep), "data_import_problems", "import-problems.csv", hide_index=True,
