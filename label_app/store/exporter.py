@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,15 @@ def guarded_csv_text(columns: list[str], rows: list[dict[str, object]]) -> str:
     return buf.getvalue()
 
 
+_C1_RE = re.compile("[\x7f-\x9f]")
+
+
+def json_line(obj: dict[str, object]) -> str:
+    """One JSONL line: non-ASCII text as written, but DEL and C1 control characters escaped (\\u007f), so
+    the file never looks binary to a reader and still decodes to exactly the same text."""
+    return _C1_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(obj, ensure_ascii=False)) + "\n"
+
+
 def export_rows(labels: list[dict[str, str]]) -> list[dict[str, str]]:
     """Raw export rows: every RAW_COLUMNS cell of each label row, sorted by (sentence, annotator).
 
@@ -85,7 +95,7 @@ def export_csv_text(labels: list[dict[str, str]]) -> str:
 
 def export_jsonl_text(labels: list[dict[str, str]]) -> str:
     """Raw JSONL export: one object per label with RAW_COLUMNS, texts exactly as stored (no guard)."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in export_rows(labels))
+    return "".join(json_line(r) for r in export_rows(labels))
 
 
 def gold_rows(labels: list[dict[str, str]], schema: Schema, task: str) -> tuple[list[dict[str, object]], GoldTask]:
@@ -105,7 +115,7 @@ def gold_csv_text(labels: list[dict[str, str]], schema: Schema, task: str) -> st
 
 def gold_jsonl_text(labels: list[dict[str, str]], schema: Schema, task: str) -> str:
     """Gold JSONL of one task: one object per sentence with GOLD_COLUMNS (`annotators` an int)."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in gold_rows(labels, schema, task)[0])
+    return "".join(json_line(r) for r in gold_rows(labels, schema, task)[0])
 
 
 def export_spacy_bytes(labels: list[dict[str, str]], schema: Schema, task: str = "topic", gold: bool = True) -> bytes:
