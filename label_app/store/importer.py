@@ -276,6 +276,7 @@ def import_labels(
     report.ignored_columns = [c for c in header if c not in known]
     rows = _within_file(parsed, report)
     if report.problems:
+        report.problems.sort(key=lambda p: -1 if p.row is None else p.row)  # in file order
         return report
     with store_lock(project, exclusive=True):
         log = read_log(project).rows
