@@ -99,3 +99,19 @@ def test_import_reads_standard_input(project):
                          capture_output=True, text=True, cwd=REPO, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stdout == "imported 1 labels from <stdin> (annotators: import; 0 matched corpus sentences)\n"
+
+
+def test_agreement_is_a_compact_table_with_whole_names(project, schema):
+    names = schema.topic.names
+    for i in range(40):
+        for k, who in enumerate(("ann", "bob", "cem")):
+            store.append_label(project, schema, LabelRow(f"s{i}", f"text {i}", who, topic=names[(i + k * (i % 3)) % 8],
+                                                         stance="favor"))
+    res = run_cli("agreement", "--project", str(project.root))
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) < 30  # was 320 lines of confusion matrices
+    assert any(line.split()[:2] == ["topic", "sanctions_us"] for line in lines)  # was cut to "sanctions_"
+    assert "topic   bob / cem  40" in res.stdout
+    full = json.loads(run_cli("agreement", "--json", "--project", str(project.root)).stdout)
+    assert full["topic"]["pairs"][0]["confusion"]  # the detail is in --json

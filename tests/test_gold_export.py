@@ -174,3 +174,21 @@ def test_gold_table_exports_name_the_task(project, schema, fmt):
     res = run_cli("export", "--gold", "--format", fmt, "--task", "stance", "--project", str(project.root))
     assert res.returncode == 0, res.stderr
     assert (project.root / "exports" / f"labels-v0001-stance.{fmt}").exists()
+
+
+def test_training_report_counts_conflicting_duplicates(tmp_path):
+    """`python -m train` said "0 ties left out" while the same text had two different gold labels."""
+    from test_train import fixture_rows, new_project
+
+    import train
+    from train.report import training_report
+
+    rows = fixture_rows()
+    twin = rows[0]
+    rows.append(LabelRow("extra-0001", twin.text + " ", "ann2", topic="diplomacy", stance=twin.stance,
+                         article_id="extra"))
+    project = new_project(tmp_path, rows)
+    result = train.train_project(project, progress=False)
+    assert result.metrics["tasks"]["topic"]["n_ties"] == 2
+    assert result.metrics["tasks"]["stance"]["n_ties"] == 0  # same stance: counted once, not a tie
+    assert "2 ties left out" in training_report(result.metrics, result.version_created)
