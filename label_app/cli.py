@@ -99,7 +99,9 @@ def cmd_import(project: Project, schema: Schema, file: str, annotator: str | Non
             for line in rep.problem_lines():
                 print(f"  {name}: {line}", file=sys.stderr)
         return 1
-    print(rep.summary())
+    print(rep.headline())
+    for detail in rep.details():
+        print(f"  {detail}")
     return 0
 
 

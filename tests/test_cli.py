@@ -48,7 +48,7 @@ def test_version_export_flow(project, schema, tmp_path):
 
 def test_help_lists_every_option():
     res = run_cli("export", "--help")
-    for opt in ("--version", "--format", "--out", "--task", "--project"):
+    for opt in ("--version", "--format", "--out", "--task", "--project", "--gold", "--raw"):
         assert opt in res.stdout
 
 

@@ -99,9 +99,12 @@ class ImportReport:
         if self.problems:
             n = len(self.problems)
             return f"{self.name}: nothing imported, {n} problem{'s' if n != 1 else ''}"
-        return "; ".join([f"imported {self.rows} labels from {self.name} (annotators: "
-                          f"{', '.join(self.annotators) or '-'}; {self.matched_corpus} matched corpus sentences)"]
-                         + self.details())
+        return "; ".join([self.headline()] + self.details())
+
+    def headline(self) -> str:
+        """`imported N labels from NAME (annotators: ...; M matched corpus sentences)`."""
+        return (f"imported {self.rows} labels from {self.name} (annotators: {', '.join(self.annotators) or '-'}; "
+                f"{self.matched_corpus} matched corpus sentences)")
 
     def details(self) -> list[str]:
         """What else happened, one short phrase each (relabels, rows not added again, skipped, ignored)."""
