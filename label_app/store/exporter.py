@@ -147,6 +147,15 @@ def export_spacy_bytes(labels: list[dict[str, str]], schema: Schema, task: str =
     return db.to_bytes()
 
 
+def gold_summary(n: int, gold: GoldTask) -> str:
+    """`84 topic gold labels (3 ties left out, of which 2 duplicate texts with conflicting labels; ...)`."""
+    merged = len(gold.duplicate_ids)
+    return (f"{n} {gold.task} gold labels ({gold.ties} ties left out"
+            + (f", of which {len(gold.conflict_ids)} duplicate texts with conflicting labels" if gold.conflict_ids
+               else "")
+            + (f"; {merged} identical duplicate texts counted once" if merged else "") + ")")
+
+
 @dataclass
 class Export:
     """One export, ready to write: its bytes, default file name and a one-line summary."""
@@ -180,11 +189,7 @@ def make_export(labels: list[dict[str, str]], schema: Schema, version: int, fmt:
         data = {"csv": lambda: gold_csv_text(labels, schema, task).encode("utf-8"),
                 "jsonl": lambda: gold_jsonl_text(labels, schema, task).encode("utf-8"),
                 "spacy": lambda: export_spacy_bytes(labels, schema, task, gold=True)}[fmt]()
-        merged = len(g.duplicate_ids)
-        summary = (f"{len(rows)} {task} gold labels ({g.ties} ties left out"
-                   + (f", of which {len(g.conflict_ids)} duplicate texts with conflicting labels" if g.conflict_ids
-                      else "")
-                   + (f"; {merged} identical duplicate texts counted once" if merged else "") + ")")
+        summary = gold_summary(len(rows), g)
     else:
         data = {"csv": lambda: export_csv_text(labels).encode("utf-8"),
                 "jsonl": lambda: export_jsonl_text(labels).encode("utf-8"),

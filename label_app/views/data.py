@@ -98,8 +98,9 @@ def _exports(ws, numbers: list[int]) -> None:  # noqa: ANN001
     except LabelAppError as exc:
         st.error(str(exc))
         return
-    gold = store.make_export(labels, ws.schema, v, "jsonl", task, gold=True)
-    st.caption(f"Gold labels for training: one row per sentence, {gold.summary}. spaCy DocBin: ready for "
+    rows, gold = store.gold_rows(labels, ws.schema, task)
+    st.caption(f"Gold labels for training: one row per sentence, {store.gold_summary(len(rows), gold)}. spaCy "
+               "DocBin: ready for "
                f"`spacy train` with {'textcat_multilabel' if ws.schema.task(task).multi_label else 'textcat'}.")
     with st.container(horizontal=True):
         for fmt, label in (("csv", "Gold CSV"), ("jsonl", "Gold JSONL"), ("spacy", "spaCy DocBin")):
