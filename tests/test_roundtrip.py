@@ -164,3 +164,15 @@ def test_full_column_roundtrip_of_any_text_and_any_mix_of_sources(tmp_path_facto
         assert store.write_export(fresh, schema, 1, fmt, base / f"again.{fmt}").read_bytes() == out.read_bytes()
         assert resolve_gold(after, schema) == resolve_gold(before, schema)
         assert report_json(agreement_report(after, schema)) == report_json(agreement_report(before, schema))
+
+
+def test_an_export_from_before_the_mark_is_still_recognised(empty_project, tmp_path):
+    """CSV exports written before the label_app_export column had exactly these eight columns, guarded."""
+    schema = load_schema(empty_project.schema_path)
+    f = tmp_path / "old.csv"
+    f.write_text('"sentence_id","article_id","annotator","text","topic","stance","source","timestamp"\n'
+                 '"s1","a1","ann","\'=1+1","trade","favor","adjudicated","2025-01-02T03:04:05.000Z"\n', encoding="utf-8")
+    rep = store.import_labels(empty_project, schema, f)
+    assert rep.ok and rep.our_export == 1
+    row = store.read_log(empty_project).rows[0]
+    assert (row["text"], row["source"], row["timestamp"]) == ("=1+1", "adjudicated", "2025-01-02T03:04:05.000Z")

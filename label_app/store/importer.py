@@ -7,7 +7,8 @@ the Data page shows as a table. One problem anywhere means nothing is imported.
   `annotator`, `source`, `model_version`, `timestamp`, `seconds`, `action`, `row_id` are kept when present
   (our raw export has them all, so export -> import -> export gives back every column).
 * Formula guard: a `'` that our CSV export put before a formula-like cell is removed only on rows whose
-  `label_app_export` cell is `1` (our own exports). Any other file is read exactly as it is.
+  `label_app_export` cell is `1` (our own exports), or in a CSV whose header is exactly that of our exports
+  from before the mark (LEGACY_EXPORT_COLUMNS). Any other file is read exactly as it is.
 * Texts are matched to corpus sentences through `textnorm.normalise_text`, so a trailing space or an NBSP
   does not hide a sentence; a matched row stores its corpus sentence's text and id.
 * Two rows for the same sentence and annotator with different labels are a problem naming both rows;
@@ -38,6 +39,8 @@ from .reading import latest_rows, read_log
 
 IMPORT_REQUIRED = ["text", "topic", "stance"]
 IMPORT_OPTIONAL = [c for c in RAW_COLUMNS if c not in IMPORT_REQUIRED]
+# The CSV export before the label_app_export mark: exactly these columns in this order, and guarded.
+LEGACY_EXPORT_COLUMNS = ["sentence_id", "article_id", "annotator", "text", "topic", "stance", "source", "timestamp"]
 _ROW_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -248,11 +251,15 @@ def import_labels(
         index = {normalise_text(t): (t, *v) for t, v in (corpus_index or {}).items()}
         header: list[str] = []
         parsed: list[tuple[int, LabelRow]] = []
-        for n, rec in _records(source, _format_of(name, fmt), name, report.notes):
+        file_format = _format_of(name, fmt)
+        legacy: bool | None = None
+        for n, rec in _records(source, file_format, name, report.notes):
             for c in rec:
                 if c not in header:
                     header.append(c)
-            if rec.get(EXPORT_MARK_COLUMN, "").strip() == EXPORT_MARK:
+            if legacy is None:
+                legacy = file_format == "csv" and list(rec) == LEGACY_EXPORT_COLUMNS
+            if legacy or rec.get(EXPORT_MARK_COLUMN, "").strip() == EXPORT_MARK:
                 report.our_export += 1
                 rec = {k: unguard_cell(v) for k, v in rec.items()}
             row = _check_record(n, rec, schema, default_annotator, report.problems)
