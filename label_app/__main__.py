@@ -47,16 +47,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("b", help="version number (or 'current' for the live labels)")
     s.add_argument("--limit", type=int, default=50, help="rows shown per kind of change (default 50)")
 
-    s = sub.add_parser("import-labels", parents=[common], help="import labels from a CSV (text, topic, stance columns)")
-    s.add_argument("file", help="CSV file with columns text, topic, stance (optional sentence_id, article_id, annotator)")
+    s = sub.add_parser("import-labels", parents=[common],
+                       help="import labels from a CSV or JSONL file (columns text, topic, stance; any other column "
+                            "of our raw export is kept)")
+    s.add_argument("file", help="label file (.csv or .jsonl; '-' reads standard input) with columns text, topic, "
+                   "stance (optional sentence_id, article_id, annotator, source, model_version, timestamp, seconds, "
+                   "action, row_id)")
     s.add_argument("--annotator", default=None, help="annotator for rows without an annotator column (default: import)")
+    s.add_argument("--format", choices=["csv", "jsonl"], default=None,
+                   help="file format (default: from the file name's extension, else csv)")
 
-    s = sub.add_parser("export", parents=[common], help="export a label version as csv, jsonl or a spaCy DocBin")
+    s = sub.add_parser("export", parents=[common],
+                       help="export a label version: gold labels of one task (training-ready) or every raw label "
+                            "(archive, moving labels between projects) as csv, jsonl or a spaCy DocBin")
     s.add_argument("--version", default=None, help="version number (default: latest)")
     s.add_argument("--format", choices=["csv", "jsonl", "spacy"], default="csv", help="output format (default csv)")
-    s.add_argument("--out", default=None, help="output file (default: exports/labels-vNNNN.EXT in the project)")
+    s.add_argument("--out", default=None,
+                   help="output file, '-' for standard output (default: exports/labels-vNNNN[-TASK].EXT in the project)")
     s.add_argument("--task", choices=["topic", "stance"], default="topic",
-                   help="for --format spacy: which task fills doc.cats (default topic)")
+                   help="task of a gold export and of a spaCy DocBin's doc.cats (default topic)")
+    kind = s.add_mutually_exclusive_group()
+    kind.add_argument("--gold", dest="gold", action="store_const", const=True, default=None,
+                      help="one row (Doc) per sentence with the task's gold label as training resolves it, and its "
+                           "votes (default for --format spacy)")
+    kind.add_argument("--raw", dest="gold", action="store_const", const=False,
+                      help="every label: one row per sentence and annotator with every column (default for csv "
+                           "and jsonl)")
     s = sub.add_parser("migrate-schema", parents=[common],
                        help="check that current labels fit the schema, or map removed label names to new ones")
     s.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
@@ -65,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("agreement", parents=[common],
                        help="inter-annotator agreement: Krippendorff's alpha, Cohen's kappa per pair, per label")
     s.add_argument("--version", default=None, help="label version (default: the current labels)")
-    s.add_argument("--json", action="store_true", help="print JSON instead of text")
+    s.add_argument("--json", action="store_true", help="full detail as JSON (confusion matrices per pair)")
 
     s = sub.add_parser("users", parents=[common], help="accounts for sign-in: add, list, remove (labels/users.toml)")
     us = s.add_subparsers(dest="users_command", metavar="ACTION", required=True)

@@ -129,27 +129,38 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """Rows as aligned columns; widths from the content, so no name is ever cut."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths,
+                                                                                                   strict=True)))
+    return [line(header).rstrip()] + [line(r).rstrip() for r in rows]
+
+
 def report_text(report: dict[str, TaskAgreement]) -> str:
-    """A readable agreement report."""
-    out: list[str] = []
-    for task, ta in report.items():
-        n_ann = len(ta.annotators)
-        out.append(f"{task}: {n_ann} annotator{'' if n_ann == 1 else 's'}, {ta.units} sentences labelled, "
-                   f"{ta.units_multi} by two or more")
-        out.append(f"  Krippendorff's alpha (nominal): {_fmt(ta.alpha)}")
-        if not ta.pairs:
-            out.append("  Cohen's kappa: no two annotators labelled the same sentence yet")
-        for p in ta.pairs:
-            out.append(f"  Cohen's kappa {p.a} / {p.b}: {_fmt(p.kappa)} (n={p.n}, {p.percent:.0%} identical)")
-            labs = sorted(set(p.confusion) | {q for row in p.confusion.values() for q in row})
-            width = max(len(x) for x in labs + [p.a]) + 1
-            corner = f"{p.a} \\ {p.b}"
-            out.append("    " + corner.ljust(width + 3) + " ".join(f"{q[:10]:>10}" for q in labs))
-            for lab in labs:
-                out.append("    " + f"{lab:<{width + 3}}" + " ".join(
-                    f"{p.confusion.get(lab, {}).get(q, 0):>10}" for q in labs))
-        seen = {k: v for k, v in ta.per_label.items() if v is not None}
-        if seen:
-            out.append("  per-label agreement: " + ", ".join(f"{k} {v:.2f}" for k, v in seen.items()))
+    """A compact agreement report: one line per task, one per annotator pair, per-label agreement in one table.
+
+    Confusion matrices are only in the JSON report (`report_json`, `agreement --json`).
+    """
+    out = _table(["task", "annotators", "sentences", "by 2+", "alpha"],
+                 [[task, str(len(ta.annotators)), str(ta.units), str(ta.units_multi), _fmt(ta.alpha)]
+                  for task, ta in report.items()], {1, 2, 3, 4})
+    pairs = [[task, f"{p.a} / {p.b}", str(p.n), _fmt(p.kappa), f"{p.percent:.0%}"]
+             for task, ta in report.items() for p in ta.pairs]
+    out.append("")
+    if pairs:
+        out.append("Cohen's kappa per annotator pair (n: sentences both labelled)")
+        out += _table(["task", "pair", "n", "kappa", "identical"], pairs, {2, 3, 4})
+    else:
+        out.append("Cohen's kappa: no two annotators labelled the same sentence yet")
+    per_label = [[task, lab, f"{v:.2f}"] for task, ta in report.items() for lab, v in ta.per_label.items()
+                 if v is not None]
+    if per_label:
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+        out.append("Per-label (specific) agreement")
+        out += _table(["task", "label", "agreement"], per_label, {2})
+    out.append("")
+    out.append("Alpha: Krippendorff's alpha (nominal) over sentences with two or more annotators; adjudicated labels "
+               "are not counted. Confusion matrices: --json.")
+    return "\n".join(out) + "\n"

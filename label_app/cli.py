@@ -9,6 +9,7 @@ from pathlib import Path
 from . import store
 from .corpus import ingest, load_corpus
 from .errors import LabelAppError
+from .pipes import run_quietly, write_stdout_bytes
 from .project import Project
 from .schema import Schema, load_schema
 
@@ -79,21 +80,47 @@ def cmd_diff(project: Project, a: str, b: str, limit: int) -> int:
     return 0
 
 
-def cmd_import(project: Project, schema: Schema, file: str, annotator: str | None) -> int:
-    rep = store.import_labels(project, schema, Path(file), annotator=annotator, corpus_index=corpus_index(project))
-    print(f"imported {rep.rows} labels from {file} (annotators: {', '.join(rep.annotators) or '-'}; "
-          f"{rep.matched_corpus} matched corpus sentences)")
-    if rep.skipped_empty:
-        print(f"  {rep.skipped_empty} rows without topic or stance were skipped")
-    if rep.ignored_columns:
-        print(f"  ignored columns: {', '.join(rep.ignored_columns)}")
+def cmd_import(project: Project, schema: Schema, file: str, annotator: str | None, fmt: str | None = None) -> int:
+    """Import a label file ("-": standard input); problems print as one line each on stderr, exit code 1."""
+    if file == "-":
+        source: str | Path = sys.stdin.read()
+        name = "<stdin>"
+    else:
+        source, name = Path(file), file
+    rep = store.import_labels(project, schema, source, annotator=annotator, corpus_index=corpus_index(project),
+                              name=name, fmt=fmt)
+    for note in rep.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if rep.problems:
+        if len(rep.problems) == 1:
+            print(f"error: {rep.summary()}: {rep.problems[0].line()}", file=sys.stderr)
+        else:
+            print(f"error: {rep.summary()}:", file=sys.stderr)
+            for line in rep.problem_lines():
+                print(f"  {name}: {line}", file=sys.stderr)
+        return 1
+    print(rep.headline())
+    for detail in rep.details():
+        print(f"  {detail}")
     return 0
 
 
-def cmd_export(project: Project, schema: Schema, version: str | None, fmt: str, out: str | None, task: str) -> int:
+def cmd_export(project: Project, schema: Schema, version: str | None, fmt: str, out: str | None, task: str,
+               gold: bool | None = None) -> int:
+    """Export a version (gold or raw, see store.make_export) to a file, or to standard output with `--out -`."""
     number = store.resolve_version(project, version)
-    path = store.write_export(project, schema, number, fmt, Path(out) if out else None, task=task)
-    print(f"exported version {number} as {fmt} to {path}")
+    exp = store.make_export(store.load_version(project, number), schema, number, fmt, task, gold)
+    if out == "-":
+        write_stdout_bytes(exp.data)
+        print(f"exported version {number} as {fmt} to standard output: {exp.summary}", file=sys.stderr)
+        return 0
+    path = Path(out) if out else project.root / "exports" / exp.name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(exp.data)
+    except OSError as exc:
+        raise LabelAppError(f"{path}: export NOT written: {exc.strerror or exc}") from None
+    print(f"exported version {number} as {fmt} to {path}: {exp.summary}")
     return 0
 
 
@@ -157,7 +184,12 @@ def cmd_migrate(project: Project, schema: Schema, renames: list[str]) -> int:
 
 
 def run(args) -> int:  # noqa: ANN001
-    """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1."""
+    """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1; a closed pipe on
+    stdout (`| head`) ends quietly."""
+    return run_quietly(lambda: _run(args))
+
+
+def _run(args) -> int:  # noqa: ANN001
     setup_warnings()
     project = Project.at(args.project)
     try:
@@ -176,9 +208,10 @@ def run(args) -> int:  # noqa: ANN001
             return cmd_migrate(project, schema, args.rename)
         if args.command == "import-labels":
             store.check_fits_schema(project, schema)
-            return cmd_import(project, schema, args.file, args.annotator)
+            return cmd_import(project, schema, args.file, args.annotator, getattr(args, "format", None))
         if args.command == "export":
-            return cmd_export(project, schema, args.version, args.format, args.out, args.task)
+            return cmd_export(project, schema, args.version, args.format, args.out, args.task,
+                              getattr(args, "gold", None))
         if args.command == "agreement":
             return cmd_agreement(project, schema, args.version, args.json)
         raise LabelAppError(f"unknown command {args.command!r}")

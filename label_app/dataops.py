@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,18 +48,17 @@ def diff_table(a: list[dict[str, str]], b: list[dict[str, str]]) -> tuple[str, p
 
 def import_upload(project: Project, schema: Schema, name: str, data: bytes, annotator: str | None,
                   corpus_index: dict[str, tuple[str, str]]) -> store.ImportReport:
-    """Import an uploaded label CSV with the CLI's checks; errors name the uploaded file, not a temp path."""
+    """Import an uploaded label file (CSV or JSONL) with the CLI's checks; problems name the uploaded file.
+
+    Returns the ImportReport (nothing written when `report.problems`); raises LabelAppError for a file over
+    the size limit.
+    """
     clean = safe_filename(name or "labels.csv")
     if len(data) > MAX_LABEL_FILE_BYTES:
         raise LabelAppError(f"{clean}: file too large ({len(data) / 1e6:.1f} MB; the limit is "
                             f"{MAX_LABEL_FILE_BYTES // (1024 * 1024)} MB)")
-    with tempfile.TemporaryDirectory(prefix="label-import-") as tmp:
-        path = Path(tmp) / clean
-        path.write_bytes(data)
-        try:
-            return store.import_labels(project, schema, path, annotator=annotator or None, corpus_index=corpus_index)
-        except LabelAppError as exc:
-            raise type(exc)(str(exc).replace(str(path), clean)) from None
+    return store.import_labels(project, schema, data, annotator=annotator or None, corpus_index=corpus_index,
+                               name=clean)
 
 
 @dataclass

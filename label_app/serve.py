@@ -30,6 +30,7 @@ def streamlit_command(project: Project, port: int, host: str) -> list[str]:
         "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        "--client.disableDataExport", "true",  # tables download through table_view.show_table, guarded
         "--theme.base", "light",
     ]
 

@@ -81,8 +81,11 @@ def test_cli_text_and_json(project, schema):
             store.append_label(project, schema, LabelRow(f"s{i}", f"text {i}", who, topic=t, stance="favor"))
     res = run_cli("agreement", "--project", str(project.root))
     assert res.returncode == 0, res.stderr
-    assert res.stdout.splitlines()[0] == "topic: 2 annotators, 3 sentences labelled, 3 by two or more"
-    assert "Cohen's kappa ann / bob: 0.400 (n=3, 67% identical)" in res.stdout
+    lines = res.stdout.splitlines()
+    assert lines[:3] == ["task    annotators  sentences  by 2+  alpha",
+                         "topic            2          3      3  0.444",
+                         "stance           2          3      3    n/a"]
+    assert "topic   ann / bob  3  0.400        67%" in lines
     res = run_cli("agreement", "--json", "--project", str(project.root))
     data = json.loads(res.stdout)
     assert data["stance"]["alpha"] is None and data["topic"]["pairs"][0]["n"] == 3

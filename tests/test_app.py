@@ -197,19 +197,25 @@ def test_data_versions_diff_and_exports(app_project: Project) -> None:
     at.switch_page("views/data.py").run()
     assert any(c.value == "1 → current: 1 added, 0 changed, 0 removed" for c in at.caption)
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["CSV", "JSONL", "spaCy DocBin (topic)", "spaCy DocBin (stance)"]
+    assert labels == ["Download CSV", "Download CSV", "Gold CSV (topic)", "Gold JSONL (topic)",
+                      "spaCy DocBin (topic)", "All labels CSV", "All labels JSONL"]
 
 
 def test_upload_a_bad_label_file_shows_the_error(app_project: Project) -> None:
     at = open_app(page="views/data.py")
     at.file_uploader(key="data_labels").set_value(("my labels.csv", b"text,label\nhello,trade\n", "text/csv")).run()
     press(at, "data_import")
-    assert at.error[0].value == "my_labels.csv: missing column(s) topic, stance (found: text, label)"
+    assert at.error[0].value == ("my_labels.csv: nothing imported, 1 problem: missing column(s) topic, stance "
+                                 "(found: text, label)")
     assert log_rows(app_project) == []
     bad = b"text,topic,stance\nhello there,weather,favor\n"
     at.file_uploader(key="data_labels").set_value(("l.csv", bad, "text/csv")).run()
     press(at, "data_import")
-    assert at.error[0].value == ("l.csv: nothing imported, 1 bad row(s): row 2: unknown topic 'weather'")
+    assert at.error[0].value == "l.csv: nothing imported, 1 problem. Fix these rows and import the file again:"
+    problems = at.dataframe[-1].value
+    assert problems.to_dict("records") == [{"row": 2, "column": "topic", "value": "weather", "problem": (
+        "unknown topic label 'weather' (known: trade, energy, security, diplomacy, sanctions_us, politics, "
+        "society, other)")}]
 
 
 def test_upload_a_good_label_file_and_articles(app_project: Project) -> None:

@@ -167,3 +167,59 @@ def test_threads_of_one_process_exclude_each_other(project, schema):
         t.join()
     res = store.read_log(project)
     assert len(res.rows) == 800 and not res.torn
+
+
+def _versioner(root: str, who: str, n: int) -> None:
+    p = Project.at(root)
+    schema = load_schema(p.schema_path)
+    for i in range(n):
+        store.append_label(p, schema, LabelRow(f"v{who}{i}", f"text {i} by {who}", who, topic="energy"))
+        store.create_version(p, note=f"{who}-{i}")
+
+
+def _migrator(root: str, rounds: int) -> None:
+    p = Project.at(root)
+    schema = load_schema(p.schema_path)
+    for _ in range(rounds):
+        store.migrate_labels(p, schema, {("topic", "commerce"): "trade"})
+        store.create_version(p, note="migrated")
+
+
+def test_versions_migration_and_appends_run_together(project):
+    """create_version + migrate_labels + appends from several processes at once: every version is numbered once,
+    written whole and recorded; no row is lost or torn; every old label is migrated exactly once.
+
+    Without the store lock, two processes take the same version number (one fails with "version file already
+    exists") or overwrite each other's manifest record, and the migration can write a relabel twice.
+    """
+    text = project.schema_path.read_text("utf-8")
+    old_schema = text.replace('{ name = "other", key = "0"', '{ name = "commerce" },\n  { name = "other", key = "0"', 1)
+    project.schema_path.write_text(old_schema, encoding="utf-8")
+    schema = load_schema(project.schema_path)
+    store.append_rows(project, schema, [LabelRow(f"o{i}", f"old {i}", "old", topic="commerce") for i in range(60)])
+    store.create_version(project, note="before")
+    project.schema_path.write_text(text, encoding="utf-8")  # "commerce" leaves the schema; labels must follow
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_versioner, args=(str(project.root), f"w{k}", 8)) for k in range(3)]
+    procs += [ctx.Process(target=_writer, args=(str(project.root), f"a{k}", 120)) for k in range(2)]
+    procs += [ctx.Process(target=_migrator, args=(str(project.root), 3))]
+    for pr in procs:
+        pr.start()
+    for pr in procs:
+        pr.join(240)
+    assert [pr.exitcode for pr in procs] == [0] * len(procs)
+    versions = store.read_manifest(project)
+    assert [v["version"] for v in versions] == list(range(1, 1 + 1 + 3 * 8 + 3))
+    assert [v["parent"] for v in versions] == [None] + list(range(1, len(versions)))
+    for v in versions:
+        store.verify_version(project, v["version"])
+    assert sorted(p.name for p in project.versions_dir.glob("v*.csv")) == [f"v{n:04d}.csv" for n in
+                                                                           range(1, len(versions) + 1)]
+    res = store.read_log(project)
+    assert not res.torn
+    migrated = [r for r in res.rows if r["annotator"] == "old" and r["topic"] == "trade"]
+    assert len(migrated) == 60 and len(res.rows) == 60 + 60 + 3 * 8 + 2 * 120
+    schema = load_schema(project.schema_path)
+    store.check_fits_schema(project, schema)
+    rec, _ = store.create_version(project, only_if_changed=True)
+    assert rec["rows"] == len(store.load_version(project, rec["version"])) == 60 + 3 * 8 + 2 * 120

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from label_app.pipes import run_quietly
+
 from . import prelabel
 from .cli import run
 
@@ -73,4 +75,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_quietly(main))

@@ -1,13 +1,18 @@
-"""Gold labels for training: one label per sentence and task, from a version's per-annotator rows."""
+"""Gold labels for training: one label per sentence and task, from a version's per-annotator rows.
+
+The resolution itself (adjudicated first, then majority; ties and conflicting duplicate texts left out and
+counted; identical duplicate texts once) lives in `label_app.gold`, shared with the gold export; this module
+only shapes it into the columns training uses.
+"""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from label_app.gold import ADJUDICATED, resolve_gold
 from label_app.schema import Schema
 
-ADJUDICATED = "adjudicated"
+__all__ = ["ADJUDICATED", "TaskData", "gold_labels"]
 
 
 @dataclass
@@ -37,51 +42,20 @@ class TaskData:
                         pick(self.labels), pick(self.votes), list(self.tie_ids), self.multi_label)
 
 
-def _gold(values: list[tuple[str, str, str, str]]) -> tuple[str | None, str]:
-    """(gold label or None for a tie, vote text) from (annotator, value, source, timestamp) tuples.
-
-    An adjudicated label wins outright (the latest one if several); otherwise the majority of annotators.
-    """
-    adjudicated = [v for v in values if v[2] == ADJUDICATED]
-    if adjudicated:
-        latest = max(adjudicated, key=lambda v: (v[3], v[0]))
-        return latest[1], "adjudicated"
-    counts = Counter(v[1] for v in values)
-    ranked = counts.most_common()
-    top = ranked[0][1]
-    if sum(1 for _, c in ranked if c == top) > 1:
-        return None, f"tie {'/'.join(str(c) for _, c in ranked)}"
-    return ranked[0][0], f"{top}/{len(values)}"
-
-
 def gold_labels(rows: list[dict[str, str]], schema: Schema) -> dict[str, TaskData]:
-    """Gold labels per task: adjudicated wins, else the annotators' majority; ties are left out and counted.
+    """Gold labels per task (see `label_app.gold.resolve_gold` for the rule); ties are in `tie_ids`.
 
     A sentence labelled for only one task counts only for that task. Groups are article ids (the sentence id
     when a row has no article), so cross-validation can keep an article's sentences on one side.
     """
-    by_sentence: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for r in rows:
-        by_sentence[r["sentence_id"]].append(r)
-    out = {t.name: TaskData(t.name, multi_label=t.multi_label) for t in schema.tasks}
-    for sid in sorted(by_sentence):
-        srows = sorted(by_sentence[sid], key=lambda r: r.get("annotator", ""))
-        text = srows[-1].get("text", "")
-        group = next((r["article_id"] for r in srows if r.get("article_id")), "") or sid
-        for task in schema.tasks:
-            values = [(r.get("annotator", ""), r.get(task.name, "") or "", r.get("source", ""),
-                       r.get("timestamp", "")) for r in srows]
-            values = [v for v in values if v[1]]
-            if not values:
-                continue
-            label, votes = _gold(values)
-            data = out[task.name]
-            if label is None:
-                data.tie_ids.append(sid)
-                continue
-            data.sentence_ids.append(sid)
-            data.groups.append(group)
-            data.texts.append(text)
-            data.labels.append(label)
-            data.votes.append(votes)
+    out: dict[str, TaskData] = {}
+    for name, gold in resolve_gold(rows, schema).items():
+        data = TaskData(name, tie_ids=list(gold.tie_ids), multi_label=gold.multi_label)
+        for item in gold.items:
+            data.sentence_ids.append(item.sentence_id)
+            data.groups.append(item.article_id)
+            data.texts.append(item.text)
+            data.labels.append(item.label)
+            data.votes.append(item.votes)
+        out[name] = data
     return out

@@ -6,6 +6,7 @@ import streamlit as st
 
 from label_app.errors import LabelAppError
 from label_app.review import adjudicate, final_label
+from label_app.table_view import show_table
 from label_app.ui import annotator_from_url, can, current_model, md_escape, workspace
 from label_app.wording import plural
 from label_app.workspace import BrowseFilter, filter_browse
@@ -112,7 +113,7 @@ def render() -> None:
     shown = hits.head(MAX_ROWS).reset_index(drop=True)
     cols = [c for c in ("sentence", "text", "topic", "stance", "annotator", "source", "confidence",
                         "suggested_topic", "suggested_stance", "title", "sentence_id") if c in shown]
-    event = st.dataframe(shown[cols], key="br_table", on_select="rerun", selection_mode="single-row",
+    event = show_table(shown[cols], "br_table", "sentences.csv", on_select="rerun", selection_mode="single-row",
                          hide_index=True, width="stretch",
                          column_config={"text": st.column_config.TextColumn("text", width="large")})
     rows = event.selection.rows if event is not None else []

@@ -28,6 +28,7 @@ from label_app.review import (
     per_label_frame,
     split_pairs,
 )
+from label_app.table_view import show_table
 from label_app.ui import annotator_from_url, current_model, workspace
 from label_app.wording import plural
 from label_app.workspace import label_counts
@@ -80,7 +81,7 @@ def _progress(ws) -> None:  # noqa: ANN001
     if timing.empty:
         st.caption("No label in this window recorded the time spent on it (imported and starter labels do not).")
     else:
-        st.dataframe(timing, key="dash_timing", hide_index=True, width="stretch")
+        show_table(timing, "dash_timing", "time-per-label.csv", hide_index=True, width="stretch")
 
 
 def _agreement(ws) -> None:  # noqa: ANN001
@@ -105,18 +106,19 @@ def _agreement(ws) -> None:  # noqa: ANN001
                        f"{plural(least, 'sentence')} and {'is' if len(hidden) == 1 else 'are'} left out: "
                        + ", ".join(f"{p.a} / {p.b} ({p.n})" for p in hidden))
         left, right = st.columns(2)
-        left.dataframe(pairs_frame(ta, shown), key=f"dash_{task}_kappa", hide_index=True, width="stretch",
-                       column_config={"Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
-                                      "identical": st.column_config.NumberColumn(format="percent")})
-        right.dataframe(per_label_frame(ta), key=f"dash_{task}_per_label", hide_index=True, width="stretch",
-                        column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
+        show_table(pairs_frame(ta, shown), f"dash_{task}_kappa", f"kappa-{task}.csv", where=left, hide_index=True,
+                   width="stretch", column_config={"Cohen's kappa": st.column_config.NumberColumn(format="%.3f"),
+                                                   "identical": st.column_config.NumberColumn(format="percent")})
+        show_table(per_label_frame(ta), f"dash_{task}_per_label", f"agreement-{task}.csv", where=right,
+                   hide_index=True, width="stretch",
+                   column_config={"agreement": st.column_config.NumberColumn(format="%.2f")})
         if not shown:
             continue
         names = [f"{p.a} / {p.b}" for p in shown]
         pick = st.selectbox("Confusion between", names, key=f"dash_{task}_pair")
         pair = shown[names.index(pick)]
-        st.dataframe(confusion_table(pair, ws.schema.task(task).names), key=f"dash_{task}_confusion",
-                     width="stretch")
+        show_table(confusion_table(pair, ws.schema.task(task).names), f"dash_{task}_confusion",
+                   f"confusion-{task}.csv", width="stretch")
 
 
 def _model(ws, model) -> None:  # noqa: ANN001
@@ -170,7 +172,7 @@ def _model(ws, model) -> None:  # noqa: ANN001
             x=alt.X("n_train:Q", title="training labels (mean per fold)"),
             y=alt.Y("macro_f1:Q", title="macro-F1", scale=alt.Scale(domain=[0, 1])),
             color="task:N", tooltip=["task", "n_train", "macro_f1", "accuracy"]), key="dash_curve")
-        st.dataframe(lc, key="dash_curve_table", hide_index=True, width="stretch")
+        show_table(lc, "dash_curve_table", "learning-curve.csv", hide_index=True, width="stretch")
 
 
 def render() -> None:

@@ -14,6 +14,7 @@ from label_app.review import (
     read_errors,
     review_queue,
 )
+from label_app.table_view import show_table
 from label_app.ui import can, current_model, md_escape, pick_annotator, toggled, workspace
 from label_app.wording import plural
 from label_app.workspace import Workspace
@@ -146,7 +147,7 @@ def render() -> None:
     for reason in item.reasons():
         st.caption(md_escape(reason))
     _sentence(ws, item)
-    st.dataframe(labels_table(entries), key="rev_labels", hide_index=True, width="stretch")
+    show_table(labels_table(entries), "rev_labels", "review-labels.csv", hide_index=True, width="stretch")
     _prediction(ws, item)
 
     left, right = st.columns(2)

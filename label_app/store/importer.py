@@ -1,0 +1,343 @@
+"""Import of label files (CSV or JSONL): read, check every row, then append all rows or none.
+
+Problems are data: a list of `ImportProblem` (row, column, value, message) that the CLI prints as lines and
+the Data page shows as a table. One problem anywhere means nothing is imported.
+
+* Columns: `text`, `topic`, `stance` are required (either label may be empty); `sentence_id`, `article_id`,
+  `annotator`, `source`, `model_version`, `timestamp`, `seconds`, `action`, `row_id` are kept when present
+  (our raw export has them all, so export -> import -> export gives back every column).
+* Formula guard: a `'` that our CSV export put before a formula-like cell is removed only on rows whose
+  `label_app_export` cell is `1` (our own exports), or in a CSV whose header is exactly that of our exports
+  from before the mark (LEGACY_EXPORT_COLUMNS). Any other file is read exactly as it is.
+* Texts are matched to corpus sentences through `textnorm.normalise_text`, so a trailing space or an NBSP
+  does not hide a sentence; a matched row stores its corpus sentence's text and id.
+* Two rows for the same sentence and annotator with different labels are a problem naming both rows;
+  identical repeated rows count once. Rows identical to the label already current in the store (same
+  labels and source) are not appended again; rows that change a current label are counted as relabels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import LabelAppError
+from ..project import Project
+from ..schema import Schema
+from ..tables import MAX_TABLE_BYTES, iter_rows
+from ..textnorm import normalise_text
+from .exporter import EXPORT_MARK, EXPORT_MARK_COLUMN, RAW_COLUMNS, unguard_cell
+from .log import _NAME_RE, ACTIONS, SOURCES, LabelRow, append_rows, store_lock
+from .reading import latest_rows, read_log
+
+IMPORT_REQUIRED = ["text", "topic", "stance"]
+IMPORT_OPTIONAL = [c for c in RAW_COLUMNS if c not in IMPORT_REQUIRED]
+# The CSV export before the label_app_export mark: exactly these columns in this order, and guarded.
+LEGACY_EXPORT_COLUMNS = ["sentence_id", "article_id", "annotator", "text", "topic", "stance", "source", "timestamp"]
+_ROW_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def text_sentence_id(text: str) -> str:
+    """Id for a labelled text that is not in the corpus (stable: derived from the text)."""
+    return "t" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass
+class ImportProblem:
+    """One reason a file was not imported. `row` is the file's line number (None: the whole file)."""
+
+    row: int | None
+    column: str
+    value: str
+    message: str
+
+    def line(self) -> str:
+        """One line for people, e.g. `row 3, topic 'weather': unknown topic label 'weather' (known: ...)`."""
+        parts = [] if self.row is None else [f"row {self.row}"]
+        if self.column:
+            parts.append(f"{self.column} {self.value[:60]!r}" if self.value else self.column)
+        return f"{', '.join(parts)}: {self.message}" if parts else self.message
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with `problems`, why it did nothing).
+
+    rows: labels appended; relabelled: of those, how many replace a different current label of the same
+    sentence and annotator; unchanged: rows equal to the current label, not appended again; duplicates:
+    repeated identical rows within the file, counted once; skipped_empty: rows without topic or stance;
+    matched_corpus: rows whose text is a corpus sentence; our_export: rows marked as our export (formula
+    guard reversed); notes: e.g. the file's encoding when it was not UTF-8.
+    """
+
+    name: str
+    rows: int = 0
+    annotators: list[str] = field(default_factory=list)
+    matched_corpus: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    skipped_empty: int = 0
+    relabelled: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    our_export: int = 0
+    notes: list[str] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem_lines(self) -> list[str]:
+        return [p.line() for p in self.problems]
+
+    def summary(self) -> str:
+        """One line: what was imported, or that nothing was."""
+        if self.problems:
+            n = len(self.problems)
+            return f"{self.name}: nothing imported, {n} problem{'s' if n != 1 else ''}"
+        return "; ".join([self.headline()] + self.details())
+
+    def headline(self) -> str:
+        """`imported N labels from NAME (annotators: ...; M matched corpus sentences)`."""
+        return (f"imported {self.rows} labels from {self.name} (annotators: {', '.join(self.annotators) or '-'}; "
+                f"{self.matched_corpus} matched corpus sentences)")
+
+    def details(self) -> list[str]:
+        """What else happened, one short phrase each (relabels, rows not added again, skipped, ignored)."""
+        parts = []
+        if self.relabelled:
+            parts.append(f"{self.relabelled} relabel earlier labels")
+        if self.unchanged:
+            parts.append(f"{self.unchanged} already current, not added again")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} repeated rows counted once")
+        if self.skipped_empty:
+            parts.append(f"{self.skipped_empty} rows without topic or stance skipped")
+        if self.ignored_columns:
+            parts.append(f"ignored columns: {', '.join(self.ignored_columns)}")
+        return parts
+
+
+def _records(source: str | bytes | os.PathLike[str] | TextIO, fmt: str, name: str,
+             notes: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows by the one table reader (tables.iter_rows). A UTF-8 CSV whose header has our export mark is read
+    as UTF-8 without the binary-file sniff: our export of a text full of control characters is still ours."""
+    if fmt == "csv" and isinstance(source, bytes | os.PathLike):
+        head = source[:65536] if isinstance(source, bytes) else _head(Path(source))
+        if EXPORT_MARK_COLUMN.encode() in head.split(b"\n", 1)[0]:
+            data = source if isinstance(source, bytes) else _read(Path(source), name)
+            try:
+                source = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                source = data
+    return iter_rows(source, fmt, name, required=IMPORT_REQUIRED, notes=notes)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(65536)
+    except OSError:
+        return b""  # iter_rows reports the unreadable file
+
+
+def _read(path: Path, name: str) -> bytes:
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise LabelAppError(f"{name}: too large (the limit is {MAX_TABLE_BYTES // 1024 ** 3} GiB per table file)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LabelAppError(f"{name}: cannot read: {exc.strerror or exc}") from None
+
+
+def _parse_timestamp(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_record(n: int, cell: dict[str, str], schema: Schema, default_annotator: str,
+                  problems: list[ImportProblem]) -> LabelRow | None:
+    """The LabelRow of one record (sentence id still unresolved), or None after adding its problems."""
+    before = len(problems)
+
+    def bad(column: str, value: str, message: str) -> None:
+        problems.append(ImportProblem(n, column, value, message))
+
+    body = cell.get("text", "")
+    if not body.strip():
+        bad("text", "", "empty text")
+    action = cell.get("action", "").strip() or "label"
+    if action not in ACTIONS:
+        bad("action", action, f"unknown action (known: {', '.join(ACTIONS)})")
+    labels: dict[str, str] = {}
+    for task in schema.tasks:
+        value = cell.get(task.name, "").strip()
+        try:
+            labels[task.name] = task.normalise(value)
+        except LabelAppError as exc:
+            bad(task.name, value, str(exc))
+    if action != "label" and action in ACTIONS and any(labels.values()):
+        bad("action", action, f"action {action!r} carries no topic or stance")
+    who = cell.get("annotator", "").strip() or default_annotator
+    if not _NAME_RE.match(who):
+        bad("annotator", who, "invalid annotator name (1-40 letters, digits, '.', '_' or '-')")
+    source = cell.get("source", "").strip() or "import"
+    if source not in SOURCES:
+        bad("source", source, f"not a label source (known: {', '.join(SOURCES)}); rename the column if it "
+            "means something else")
+    stamp = cell.get("timestamp", "").strip()
+    if stamp and not _parse_timestamp(stamp):
+        bad("timestamp", stamp, "not an ISO 8601 time (like 2025-01-31T09:15:00.000Z)")
+    secs_text = cell.get("seconds", "").strip()
+    seconds: float | None = None
+    if secs_text:
+        try:
+            seconds = float(secs_text)
+        except ValueError:
+            seconds = -1.0
+        if not (math.isfinite(seconds) and seconds >= 0):
+            bad("seconds", secs_text, "not a number of seconds >= 0")
+    if len(problems) > before:
+        return None
+    return LabelRow(sentence_id=cell.get("sentence_id", "").strip(), text=body, annotator=who,
+                    topic=labels["topic"], stance=labels["stance"], article_id=cell.get("article_id", "").strip(),
+                    source=source, model_version=cell.get("model_version", "").strip(), seconds=seconds,
+                    action=action, timestamp=stamp, row_id=cell.get("row_id", "").strip())
+
+
+def _format_of(name: str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "jsonl" if name.lower().endswith((".jsonl", ".ndjson")) else "csv"
+
+
+def import_labels(
+    project: Project,
+    schema: Schema,
+    source: str | bytes | os.PathLike[str] | TextIO,
+    annotator: str | None = None,
+    corpus_index: dict[str, tuple[str, str]] | None = None,
+    *,
+    name: str | None = None,
+    fmt: str | None = None,
+) -> ImportReport:
+    """Import a label file: check every row, then append all of them (one locked write) or none.
+
+    `source`: a path, the file's bytes, its text (str) or an open text stream; `name` names it in messages
+    (default: the path); `fmt` "csv" or "jsonl" (default: from the name's extension, else csv).
+    `annotator`: for rows without one (default "import"). `corpus_index`: sentence text -> (sentence_id,
+    article_id) of the corpus (keys are normalised here). Returns an ImportReport; when `report.problems` is
+    not empty nothing was written. Raises StoreWriteError only when the store cannot be written.
+    """
+    if isinstance(source, os.PathLike):
+        name = name or str(source)
+    name = name or "labels"
+    report = ImportReport(name)
+    try:
+        default_annotator = annotator.strip() if annotator and annotator.strip() else "import"
+        if not _NAME_RE.match(default_annotator):
+            report.problems.append(ImportProblem(None, "annotator", default_annotator, "invalid annotator name"))
+            return report
+        index = {normalise_text(t): (t, *v) for t, v in (corpus_index or {}).items()}
+        header: list[str] = []
+        parsed: list[tuple[int, LabelRow]] = []
+        file_format = _format_of(name, fmt)
+        legacy: bool | None = None
+        for n, rec in _records(source, file_format, name, report.notes):
+            for c in rec:
+                if c not in header:
+                    header.append(c)
+            if legacy is None:
+                legacy = file_format == "csv" and list(rec) == LEGACY_EXPORT_COLUMNS
+            if legacy or rec.get(EXPORT_MARK_COLUMN, "").strip() == EXPORT_MARK:
+                report.our_export += 1
+                rec = {k: unguard_cell(v) for k, v in rec.items()}
+            row = _check_record(n, rec, schema, default_annotator, report.problems)
+            if row is None:
+                continue
+            if row.action == "label" and not (row.topic or row.stance):
+                report.skipped_empty += 1
+                continue
+            key = normalise_text(row.text)
+            hit = index.get(key)
+            if hit is not None:
+                report.matched_corpus += 1
+                if not row.sentence_id:
+                    row.sentence_id, row.article_id = hit[1], row.article_id or hit[2]
+                if row.sentence_id == hit[1]:
+                    row.text = hit[0]  # the label belongs to that sentence: store its text
+            if not row.sentence_id:
+                row.sentence_id = text_sentence_id(key)
+            parsed.append((n, row))
+    except LabelAppError as exc:  # unreadable file, broken CSV, missing or duplicate columns
+        report.problems.append(ImportProblem(None, "", "", str(exc).removeprefix(f"{name}: ")))
+        return report
+    known = set(RAW_COLUMNS) | {EXPORT_MARK_COLUMN}
+    report.ignored_columns = [c for c in header if c not in known]
+    rows = _within_file(parsed, report)
+    if report.problems:
+        report.problems.sort(key=lambda p: -1 if p.row is None else p.row)  # in file order
+        return report
+    with store_lock(project, exclusive=True):
+        log = read_log(project).rows
+        current = latest_rows(log)
+        used_ids = {r["row_id"] for r in log}
+        todo: list[LabelRow] = []
+        for row in rows:
+            cur = current.get((row.sentence_id, row.annotator))
+            if cur is not None and (cur["action"], cur["topic"], cur["stance"], cur["source"]) == (
+                    row.action, row.topic, row.stance, row.source):
+                report.unchanged += 1
+                continue
+            if cur is not None and cur["action"] == "label":
+                report.relabelled += 1
+            if not _ROW_ID_RE.match(row.row_id) or row.row_id in used_ids:
+                row.row_id = ""  # a fresh id is drawn on append
+            used_ids.add(row.row_id)
+            todo.append(row)
+        written = append_rows(project, schema, todo)
+    report.rows = len(written)
+    report.annotators = sorted({r["annotator"] for r in written})
+    return report
+
+
+def _within_file(parsed: list[tuple[int, LabelRow]], report: ImportReport) -> list[LabelRow]:
+    """Rows with repeats of the same (sentence, annotator) removed; conflicting repeats become problems."""
+    first: dict[tuple[str, str], tuple[int, LabelRow]] = {}
+    out: list[LabelRow] = []
+    for n, row in parsed:
+        key = (row.sentence_id, row.annotator)
+        if key not in first:
+            first[key] = (n, row)
+            out.append(row)
+            continue
+        m, earlier = first[key]
+        if (earlier.action, earlier.topic, earlier.stance) == (row.action, row.topic, row.stance):
+            report.duplicates += 1
+            continue
+        for task in ("topic", "stance"):
+            if getattr(earlier, task) != getattr(row, task):
+                report.problems.append(ImportProblem(
+                    n, task, getattr(row, task) or "(none)",
+                    f"conflicts with row {m} (same sentence, annotator {row.annotator!r}, {task} "
+                    f"{getattr(earlier, task) or '(none)'!r}): keep one of the two rows"))
+                break
+        else:
+            report.problems.append(ImportProblem(n, "action", row.action,
+                                                 f"conflicts with row {m} (same sentence, annotator "
+                                                 f"{row.annotator!r}, action {earlier.action!r})"))
+    return out
+
+
+__all__ = ["IMPORT_OPTIONAL", "IMPORT_REQUIRED", "ImportProblem", "ImportReport", "import_labels",
+           "text_sentence_id"]
