@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,10 @@ import pandas as pd
 from . import artifacts, store
 from .agreement import PairAgreement, TaskAgreement
 from .errors import LabelAppError
+from .gold import ADJUDICATED, resolve_votes
 from .project import Project
 from .schema import Schema
 
-ADJUDICATED = "adjudicated"
 LABEL_COLUMNS = ["annotator", "topic", "stance", "source", "timestamp"]
 
 
@@ -140,17 +139,15 @@ def final_label(entries: Iterable[LabelEntry], task: str) -> tuple[str, str]:
     ("adjudicated by NAME"), else the annotators' majority ("3/4 annotators"); ("", "tie 1/1") or ("", "") when
     there is none (the rule of train.data.gold_labels, applied to the current labels)."""
     labels = [e for e in current_labels(entries) if getattr(e, task)]
-    final = [e for e in labels if e.source == ADJUDICATED]
-    if final:
-        e = max(final, key=lambda e: (e.timestamp, e.annotator))
-        return getattr(e, task), f"adjudicated by {e.annotator}"
-    counts = Counter(getattr(e, task) for e in labels)
-    if not counts:
+    if not labels:
         return "", ""
-    ranked = counts.most_common()
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return "", "tie " + "/".join(str(c) for _, c in ranked)
-    return ranked[0][0], f"{ranked[0][1]}/{len(labels)} annotators"
+    value, votes = resolve_votes([(e.annotator, getattr(e, task), e.source, e.timestamp) for e in labels])
+    if value is None:
+        return "", votes
+    if votes == ADJUDICATED:
+        who = max((e for e in labels if e.source == ADJUDICATED), key=lambda e: (e.timestamp, e.annotator))
+        return value, f"adjudicated by {who.annotator}"
+    return value, f"{votes} annotators"
 
 
 def agreed_value(entries: Iterable[LabelEntry], task: str) -> str:

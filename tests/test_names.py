@@ -72,3 +72,12 @@ def test_users_command_takes_any_spelling(project: Project, monkeypatch: pytest.
     assert "added annotator omid" in capsys.readouterr().out
     assert main(["users", "remove", "OMID", "--project", str(project.root)]) == 0
     assert auth.load_users(project) == {}
+
+
+def test_store_canonicalises_names_on_append_and_import(project: Project, schema) -> None:  # noqa: ANN001
+    """'Sara' appended or imported is the one annotator 'sara'."""
+    row = store.LabelRow(sentence_id="s1", text="One.", annotator="Sara", topic="trade")
+    assert store.append_label(project, schema, row)["annotator"] == "sara"
+    report = store.import_labels(project, schema, "text,topic,stance,annotator\nTwo.,trade,,SARA\n", name="x.csv")
+    assert report.annotators == ["sara"]
+    assert {r["annotator"] for r in store.current_labels(project)} == {"sara"}

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import LabelAppError
+from ..names import canonical_name
 from ..project import Project
 from ..schema import Schema
 from ..tables import MAX_TABLE_BYTES, iter_rows
@@ -188,7 +189,7 @@ def _check_record(n: int, cell: dict[str, str], schema: Schema, default_annotato
             bad(task.name, value, str(exc))
     if action != "label" and action in ACTIONS and any(labels.values()):
         bad("action", action, f"action {action!r} carries no topic or stance")
-    who = cell.get("annotator", "").strip() or default_annotator
+    who = canonical_name(cell.get("annotator", "")) or default_annotator
     if not _NAME_RE.match(who):
         bad("annotator", who, "invalid annotator name (1-40 letters, digits, '.', '_' or '-')")
     source = cell.get("source", "").strip() or "import"
@@ -244,7 +245,7 @@ def import_labels(
     name = name or "labels"
     report = ImportReport(name)
     try:
-        default_annotator = annotator.strip() if annotator and annotator.strip() else "import"
+        default_annotator = canonical_name(annotator or "") or "import"
         if not _NAME_RE.match(default_annotator):
             report.problems.append(ImportProblem(None, "annotator", default_annotator, "invalid annotator name"))
             return report

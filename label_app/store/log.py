@@ -25,6 +25,7 @@ from typing import Any
 import portalocker
 
 from ..errors import InvalidName, LabelAppError, StoreWriteError
+from ..names import canonical_name
 from ..project import Project
 from ..schema import Schema
 
@@ -95,7 +96,10 @@ def decode_line(line: str) -> dict[str, str] | None:
     cells = [_unescape(f) for f in fields[:-1]]
     if _crc(cells) != fields[-1]:
         return None
-    return dict(zip(LOG_COLUMNS[:-1], cells, strict=True))
+    row = dict(zip(LOG_COLUMNS[:-1], cells, strict=True))
+    # Rows written before names were canonical ("Sara") are the same annotator as "sara".
+    row["annotator"] = canonical_name(row["annotator"])
+    return row
 
 
 # ---------------------------------------------------------------- locking and appending
@@ -229,7 +233,7 @@ class LabelRow:
 
 def check_row(row: LabelRow, schema: Schema) -> LabelRow:
     """Validate a row against the schema and the store's rules; returns it with canonical label cells."""
-    validate_annotator(row.annotator)
+    row.annotator = validate_annotator(canonical_name(row.annotator))
     if row.source not in SOURCES:
         raise LabelAppError(f"unknown source {row.source!r} (known: {', '.join(SOURCES)})")
     if row.action not in ACTIONS:
