@@ -20,7 +20,8 @@ import pandas as pd
 from . import store
 from .corpus import KIND_SENTENCE, load_corpus
 from .errors import LabelAppError
-from .index import LabelIndex
+from .claims import SharedClaims
+from .index import DONE_ACTIONS, LabelIndex
 from .project import Project
 from .queue import Queue
 from .schema import Schema, load_schema
@@ -128,9 +129,11 @@ class Workspace:
         self.ordinal = dict(zip(self.sentence_ids, (sent.groupby("article_id").cumcount() + 1).tolist(), strict=True))
         self.n_sent = sent.groupby("article_id").size().to_dict()
         self._text_index = None
-        self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap,
-                           lease_seconds=self.settings.lease_minutes * 60,
-                           overlap_share=self.settings.overlap_share, background=True)
+        # claims in the project's SQLite file: every server process of the project sees the same ones
+        lease = self.settings.lease_minutes * 60
+        self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap, lease_seconds=lease,
+                           overlap_share=self.settings.overlap_share, background=True,
+                           claims=SharedClaims.for_project(self.project, lease), sync=self.index.refresh)
         self.predictions.clear()
         # replay what is already indexed into the fresh queue
         replay = [(sid, who, None, e) for sid, per in self.index.by_sentence.items() for who, e in per.items()]
@@ -206,7 +209,8 @@ class Workspace:
              suggestion: Suggestion | None = None, shown: bool = False, seconds: float | None = None) -> dict[str, Any]:
         """Append one action to the store (on disk when this returns) and update the index and queue.
 
-        Raises LabelAppError subclasses (the label is then NOT saved).
+        Raises LabelAppError subclasses (the label is then NOT saved): claims.ClaimLost when the sentence
+        went to other annotators while it was open and has the annotators it needs.
         """
         store.validate_annotator(annotator)
         if sentence_id not in self.row_of:
@@ -216,8 +220,12 @@ class Workspace:
         row = store.LabelRow(sentence_id=sentence_id, text=self.seg_text[i], annotator=annotator, topic=topic,
                              stance=stance, article_id=self.seg_article[i], source=source,
                              model_version=model_version, seconds=seconds, action=action)
-        written = store.append_label(self.project, self.schema, row)
+        mine = self.index.entry(sentence_id, annotator)
+        counts = action in DONE_ACTIONS and (mine is None or mine.action not in DONE_ACTIONS)
         with self._lock:
+            # under the claims' lock: checked against every process's claims, then written, then released
+            with self.queue.saving(annotator, sentence_id, counts):
+                written = store.append_label(self.project, self.schema, row)
             self.index.refresh()
         return written
 
