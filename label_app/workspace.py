@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from . import store
+from .claims import SharedClaims
 from .corpus import KIND_SENTENCE, load_corpus
 from .errors import LabelAppError
-from .claims import SharedClaims
 from .index import DONE_ACTIONS, LabelIndex
 from .project import Project
 from .queue import Queue
