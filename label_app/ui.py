@@ -127,6 +127,36 @@ def can(action: str) -> bool:
     return bool(role) and auth.allowed(role, action)
 
 
+def client_address() -> str:
+    """The browser's address for sign-in throttling (auth.client_address: a loopback proxy's X-Real-IP)."""
+    try:
+        return auth.client_address(st.context.ip_address, dict(st.context.headers))
+    except Exception:  # noqa: BLE001 - no request context (AppTest): one local client
+        return "local"
+
+
+PAGE_FOR_REVIEWERS = "This page is for reviewers; you are signed in as {name} ({role})."
+SIGN_IN_FIRST = "Sign in first."
+
+
+def require(action: str) -> str:
+    """Called first by every page: the session's role when it may do `action` (see auth.allowed), else an
+    error and st.stop(). Pages check this themselves when they run, whatever the navigation shows."""
+    acc = access()
+    if acc.mode == "refused":
+        st.error(acc.message)
+        st.stop()
+    role = current_role(acc)
+    if not role:
+        st.error(SIGN_IN_FIRST)
+        st.stop()
+    if not auth.allowed(role, action):
+        user = signed_in_user(acc)
+        st.error(PAGE_FOR_REVIEWERS.format(name=md_escape(user.name if user else ""), role=role))
+        st.stop()
+    return role
+
+
 def annotator_from_url() -> str | None:
     """The annotator: the signed-in account when accounts exist (?annotator= is then ignored and dropped),
     else the name in the URL (?annotator=...) or picked earlier in this session, if valid."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from label_app.errors import LabelAppError
-from label_app.ui import access, annotator_from_url, current_model, md_escape, workspace
+from label_app.ui import access, annotator_from_url, current_model, md_escape, require, workspace
 from label_app.workspace import BrowseFilter, filter_browse
 
 MAX_ROWS = 5000
@@ -44,6 +44,7 @@ def _editor(ws, sid: str, annotator: str | None) -> None:  # noqa: ANN001
 
 
 def render() -> None:
+    require("browse")  # the page checks the role itself, whatever the navigation shows
     st.title("Browse")
     ws = workspace()
     annotator = annotator_from_url()

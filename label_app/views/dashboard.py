@@ -17,7 +17,7 @@ from label_app.metrics_view import (
 )
 from label_app.review import confusion_table, entries_as_rows, pairs_frame, per_label_frame
 from label_app.suggest import read_json
-from label_app.ui import annotator_from_url, current_model, workspace
+from label_app.ui import annotator_from_url, current_model, require, workspace
 from label_app.workspace import label_counts, progress_over_time
 
 
@@ -114,6 +114,7 @@ def _model(ws, model) -> None:  # noqa: ANN001
 
 
 def render() -> None:
+    require("dashboard")  # the page checks the role itself, whatever the navigation shows
     st.title("Dashboard")
     ws = workspace()
     annotator_from_url()

@@ -7,7 +7,7 @@ import streamlit as st
 from label_app import store
 from label_app.dataops import diff_table, import_upload, upload_articles, versions_table
 from label_app.errors import LabelAppError
-from label_app.ui import annotator_from_url, can, workspace
+from label_app.ui import annotator_from_url, can, require, workspace
 
 
 def _versions(ws) -> list[int]:  # noqa: ANN001
@@ -105,6 +105,7 @@ def _upload_labels(ws) -> None:  # noqa: ANN001
 
 
 def render() -> None:
+    require("data")  # the page checks the role itself, whatever the navigation shows
     st.title("Data")
     ws = workspace()
     annotator_from_url()

@@ -14,7 +14,7 @@ from label_app.review import (
     read_errors,
     review_queue,
 )
-from label_app.ui import can, current_model, md_escape, pick_annotator, toggled, workspace
+from label_app.ui import can, current_model, md_escape, pick_annotator, require, toggled, workspace
 from label_app.workspace import Workspace
 
 # Streamlit reserves C and R; such label keys stay clickable but get no shortcut.
@@ -80,6 +80,7 @@ def _sentence(ws: Workspace, item: ReviewItem) -> None:
 
 
 def render() -> None:
+    require("adjudicate")  # the page checks the role itself, whatever the navigation shows
     st.title("Review")
     if not can("adjudicate"):
         st.error("Only reviewers can review and adjudicate labels.")
