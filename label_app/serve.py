@@ -13,6 +13,8 @@ from .schema import load_schema
 
 PROJECT_ENV = "LABEL_APP_PROJECT"
 APP = Path(__file__).resolve().parent / "app.py"
+POST_SCRIPT_GC_ENV = "STREAMLIT_RUNNER_POST_SCRIPT_GC"
+GC_FREEZE_ENV = "LABEL_APP_GC_FREEZE"  # "0": do not freeze the loaded workspace out of the GC (a baseline)
 MAX_UPLOAD_MB = 20  # the Data page also checks each file (dataops.MAX_*_BYTES)
 
 
@@ -50,6 +52,11 @@ def serve(project_dir: str, port: int = 8501, host: str = "127.0.0.1", no_auth: 
     if problem:
         raise LabelAppError(problem)
     env = {**os.environ, PROJECT_ENV: str(project.root), HOST_ENV: host, NO_AUTH_ENV: "1" if no_auth else ""}
+    # Streamlit runs a full gc.collect(2) after every script run, holding the GIL: with the corpus and the
+    # label index in memory that is 100-300 ms per key press, serialised across every session (measured:
+    # bench/load/run.py --baseline). Python's own generational GC still runs; the workspace's long-lived
+    # objects are frozen out of it (ui._workspace). An operator can still set the variable.
+    env.setdefault(POST_SCRIPT_GC_ENV, "false")
     cmd = streamlit_command(project, port, host)
     print(f"Label app for {project.root} on http://{host}:{port}/  (Ctrl+C stops it)", flush=True)
     if hasattr(os, "execve"):

@@ -6,6 +6,7 @@ from the users file on every run; session state holds only the account name, nev
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from typing import Any
@@ -15,7 +16,7 @@ import streamlit as st
 from . import auth, store
 from .errors import LabelAppError
 from .project import Project
-from .serve import PROJECT_ENV
+from .serve import GC_FREEZE_ENV, PROJECT_ENV
 from .suggest import load_model, model_stamp
 from .workspace import Workspace
 
@@ -32,9 +33,19 @@ def project_root() -> str:
     return os.environ.get(PROJECT_ENV) or "."
 
 
+def _freeze_heap() -> None:
+    """Move everything alive now (the corpus, the index, a model: long-lived, hundreds of thousands of
+    objects) out of the garbage collector's reach, so later collections only walk what reruns create."""
+    if os.environ.get(GC_FREEZE_ENV) != "0":
+        gc.collect()
+        gc.freeze()
+
+
 @st.cache_resource(show_spinner="Loading the corpus and the label index…")
 def _workspace(root: str) -> Workspace:
-    return Workspace.open(root)
+    ws = Workspace.open(root)
+    _freeze_heap()
+    return ws
 
 
 def workspace() -> Workspace:
@@ -54,9 +65,11 @@ def workspace() -> Workspace:
 def _model(root: str, stamp: str) -> tuple[Any | None, str]:
     ws = _workspace(root)
     try:
-        return load_model(ws.project, ws.schema), ""
+        model = load_model(ws.project, ws.schema)
     except LabelAppError as exc:
         return None, str(exc)
+    _freeze_heap()
+    return model, ""
 
 
 def current_model(ws: Workspace) -> Any | None:
