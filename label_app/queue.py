@@ -19,8 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -329,31 +328,32 @@ class Queue:
                 cs.release(annotator)
             return sid
 
-    @contextmanager
-    def saving(self, annotator: str, sentence_id: str, counts: bool, now: float | None = None) -> Iterator[None]:
-        """Hold the claim transaction while `annotator`'s action on the sentence is written (the body appends
-        it); the claim ends with it.
+    def confirm(self, annotator: str, sentence_id: str, counts: bool, now: float | None = None) -> None:
+        """Before `annotator`'s action on the sentence is written: make sure it may be, and keep the sentence
+        theirs while it is (the claim ends when they are handed their next sentence, by which time the row
+        is on disk for every process to read).
 
         `counts`: the action adds a done label to the sentence (a label or not-a-sentence from someone whose
         latest action on it was not one). Such an action needs the annotator's own live claim, or room left:
         fewer done labels and other live claims than the sentence needs (with overlap 1, no other live
-        claim). Else raises ClaimLost before the body runs: the sentence went to others while it was open.
+        claim); it then claims the sentence. Else raises ClaimLost: it went to others while it was open.
+        The write itself happens outside every lock but the store's, so a slow fsync holds up nobody else.
         """
         now = time.time() if now is None else now
+        p = self.pos.get(sentence_id)
+        if not counts or p is None:
+            return
         with self._lock, self.claims.session(now) as cs:
+            if cs.held_by(annotator) == sentence_id:
+                return
             if self.sync is not None:
                 self.sync()
-            p = self.pos.get(sentence_id)
-            if counts and p is not None and cs.held_by(annotator) != sentence_id:
-                others = self._others(cs, p, annotator)
-                room = self.n_done[p] + others < self.need[p] or (self.overlap <= 1 and others == 0)
-                if not room:
-                    raise ClaimLost(
-                        f"sentence {sentence_id!r} went to another annotator while it was open (a sentence "
-                        f"is kept for {self.claims.seconds / 60:g} minutes); it has the annotators it needs")
-            yield
-            if cs.held_by(annotator) == sentence_id:
-                cs.release(annotator)
+            others = self._others(cs, p, annotator)
+            if not (self.n_done[p] + others < self.need[p] or (self.overlap <= 1 and others == 0)):
+                raise ClaimLost(
+                    f"sentence {sentence_id!r} went to another annotator while it was open (a sentence "
+                    f"is kept for {self.claims.seconds / 60:g} minutes); it has the annotators it needs")
+            cs.claim(sentence_id, annotator)
 
     def release(self, annotator: str, now: float | None = None) -> None:
         """End the annotator's claim (they left), so the sentence goes to the next who asks."""

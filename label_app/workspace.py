@@ -222,10 +222,10 @@ class Workspace:
                              model_version=model_version, seconds=seconds, action=action)
         mine = self.index.entry(sentence_id, annotator)
         counts = action in DONE_ACTIONS and (mine is None or mine.action not in DONE_ACTIONS)
+        with self._lock:  # checked against every process's claims (ClaimLost), held while written
+            self.queue.confirm(annotator, sentence_id, counts)
+        written = store.append_label(self.project, self.schema, row)
         with self._lock:
-            # under the claims' lock: checked against every process's claims, then written, then released
-            with self.queue.saving(annotator, sentence_id, counts):
-                written = store.append_label(self.project, self.schema, row)
             self.index.refresh()
         return written
 

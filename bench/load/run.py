@@ -182,10 +182,12 @@ async def drive(urls: list[str], n: int, seconds: float, read_s: float, gap_s: f
 
 
 async def warm(urls: list[str]) -> None:
-    """Open each server's workspace once (the first session loads the corpus), as before a working day."""
+    """One full Annotate run per server (the first loads the corpus and imports the model code), as before a
+    working day; 'warmup' then leaves, which releases its sentence ("Change annotator")."""
     for url in urls:
-        s = StreamlitSession(url, "")
+        s = StreamlitSession(url, "annotator=warmup")
         await s.connect()
+        await s.press("ann_change")
         await s.close()
 
 
