@@ -58,9 +58,10 @@ def md_unescape(text: str) -> str:
 class StreamlitSession:
     """One browser tab: a websocket to the server and the page state of the last run."""
 
-    def __init__(self, url: str, query: str) -> None:
+    def __init__(self, url: str, query: str, cookie: str = "") -> None:
         self.url = url.rstrip("/")
         self.query = query
+        self.cookie = cookie  # e.g. a reverse proxy's sticky-session cookie, sent with the websocket
         self.ws: websockets.ClientConnection | None = None
         self.page_hash = ""
         self.last = Run()
@@ -68,7 +69,8 @@ class StreamlitSession:
     async def connect(self) -> Run:
         ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
         self.ws = await websockets.connect(ws_url, subprotocols=["streamlit"], origin=self.url, max_size=None,
-                                           open_timeout=120, ping_interval=None)
+                                           open_timeout=120, ping_interval=None,
+                                           additional_headers={"Cookie": self.cookie} if self.cookie else None)
         return await self.rerun({})
 
     async def close(self) -> None:

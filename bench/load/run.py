@@ -142,12 +142,20 @@ class Record:
     saves: list[tuple[str, str, float, float, bool]] = field(default_factory=list)  # who, text, shown, saved, ok
     problems: list[str] = field(default_factory=list)
     finished: int = 0  # annotators whose queue ran out
+    upstreams: dict[str, int] = field(default_factory=dict)  # behind the proxy: annotators per server
 
 
-async def annotate(i: int, url: str, deadline: float, rec: Record, read_s: float, gap_s: float) -> None:
+async def annotate(i: int, url: str, deadline: float, rec: Record, read_s: float, gap_s: float,
+                   proxied: bool = False) -> None:
     who = f"u{i:02d}"
     rng = random.Random(i)
-    s = StreamlitSession(url, f"annotator={who}")
+    cookie = ""
+    if proxied:  # a browser's first page load through the proxy: it gets its sticky-session cookie
+        from proxy import route_cookie
+
+        cookie, upstream = await asyncio.to_thread(route_cookie, url)
+        rec.upstreams[upstream] = rec.upstreams.get(upstream, 0) + 1
+    s = StreamlitSession(url, f"annotator={who}", cookie)
     try:
         await s.connect()
         while time.time() < deadline:
@@ -168,14 +176,15 @@ async def annotate(i: int, url: str, deadline: float, rec: Record, read_s: float
         await s.close()
 
 
-async def drive(urls: list[str], n: int, seconds: float, read_s: float, gap_s: float) -> Record:
+async def drive(urls: list[str], n: int, seconds: float, read_s: float, gap_s: float,
+                proxied: bool = False) -> Record:
     rec = Record()
     # annotators arrive over the first two seconds, as a team does, not in one instant
     deadline = time.time() + seconds
 
     async def one(i: int) -> None:
         await asyncio.sleep(2.0 * i / max(n, 1))
-        await annotate(i, urls[i % len(urls)], deadline, rec, read_s, gap_s)
+        await annotate(i, urls[i % len(urls)], deadline, rec, read_s, gap_s, proxied)
 
     await asyncio.gather(*(one(i) for i in range(n)))
     return rec
@@ -248,14 +257,22 @@ def pct(values: list[float], q: float) -> float:
 # ---------------------------------------------------------------- one level
 
 def run_level(base: Path, work: Path, n: int, processes: int, seconds: float, overlap: int, read_s: float,
-              gap_s: float, browsers: int, profile: bool = False, baseline: bool = False) -> dict:
+              gap_s: float, browsers: int, profile: bool = False, baseline: bool = False,
+              proxy: bool = False) -> dict:
     root = work / f"p{processes}-n{n}-k{overlap}-{'base' if baseline else 'app'}"
     shutil.copytree(base, root, ignore=shutil.ignore_patterns("labels.csv", "claims.sqlite3*", ".labels.lock"))
     save_settings(_project(root), Settings(overlap=overlap))
     servers = start_servers(root, processes, baseline)
+    nginx = None
     try:
         urls = [u for _p, u in servers]
         asyncio.run(warm(urls))
+        if proxy:  # everyone through one nginx address, sticky sessions spreading them over the processes
+            from proxy import start_nginx
+
+            port = free_port()
+            nginx = start_nginx(urls, port, root / ".nginx")
+            urls = [f"http://127.0.0.1:{port}"]
         pids = [p.pid for p, _u in servers]
         spies = []
         if profile:
@@ -276,12 +293,16 @@ def run_level(base: Path, work: Path, n: int, processes: int, seconds: float, ov
 
             rec = asyncio.run(both())
         else:
-            rec = asyncio.run(drive(urls, n, seconds, read_s, gap_s))
+            rec = asyncio.run(drive(urls, n, seconds, read_s, gap_s, proxy))
         wall = time.time() - t0
         server_cpu, gen_cpu = cpu_seconds(pids) - c0, sum(me.cpu_times()[:2]) - m0
         for spy in spies:
             spy.wait(60)
     finally:
+        if nginx is not None:
+            from proxy import stop_nginx
+
+            stop_nginx(nginx)
         stop_servers(servers)
     out = {"arm": "baseline" if baseline else "app", "annotators": n, "processes": processes, "overlap": overlap, "seconds": round(wall, 1),
            "actions": len(rec.latencies), "saves": len(rec.saves),
@@ -289,7 +310,7 @@ def run_level(base: Path, work: Path, n: int, processes: int, seconds: float, ov
            "max_ms": round(1000 * max(rec.latencies, default=float("nan"))),
            "save_p95_ms": round(1000 * pct(rec.save_latencies, 0.95)),
            "server_cores": round(server_cpu / wall, 2), "generator_cores": round(gen_cpu / wall, 2),
-           "problems": rec.problems[:5], "n_problems": len(rec.problems), "queue_ran_out": rec.finished,
+           "proxy": proxy, "annotators_per_server": rec.upstreams, "problems": rec.problems[:5], "n_problems": len(rec.problems), "queue_ran_out": rec.finished,
            **check(root, rec, overlap), **({"browsers": browser_result} if browser_result else {})}
     shutil.rmtree(root, ignore_errors=True)
     return out
@@ -305,6 +326,7 @@ def main() -> None:
     ap.add_argument("--read", type=float, default=1.0, help="seconds reading each sentence (default 1)")
     ap.add_argument("--gap", type=float, default=0.2, help="seconds between keys (default 0.2)")
     ap.add_argument("--browsers", type=int, default=0, help="real Chromium tabs alongside (default 0)")
+    ap.add_argument("--proxy", action="store_true", help="everyone through nginx (bench/load/nginx.conf)")
     ap.add_argument("--compare", action="store_true",
                     help="run each level against the baseline too (Streamlit's GC after every run, heap not frozen)")
     ap.add_argument("--profile", action="store_true", help="sample the first server with py-spy (pip install py-spy)")
@@ -324,7 +346,7 @@ def main() -> None:
             for n in args.levels:
                 for baseline in arms:
                     r = run_level(base, Path(tmp), n, procs, args.seconds, args.overlap, args.read, args.gap,
-                                  args.browsers, args.profile, baseline)
+                                  args.browsers, args.profile, baseline, args.proxy)
                     results.append(r)
                     print(f"{r['arm']:9s} {procs:5d} {n:3d} {r['actions']:8d} {r['p50_ms']:7d} {r['p95_ms']:7d} {r['max_ms']:7d} "
                           f"{r['save_p95_ms']:9d} {r['server_cores']:13.2f} {r['generator_cores']:10.2f} "
@@ -332,6 +354,8 @@ def main() -> None:
                           f"{r['given_to_more_than_k_at_once']:11d} {r['sentences_over_k']:11d}", flush=True)
                     if r["problems"]:
                         print("      problems:", r["n_problems"], r["problems"][:3], flush=True)
+                    if r["annotators_per_server"]:
+                        print("      behind nginx, annotators per server:", r["annotators_per_server"], flush=True)
                     if r.get("browsers"):
                         print("      chromium:", json.dumps(r["browsers"]), flush=True)
     (OUT / "load.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
