@@ -326,6 +326,7 @@ def main() -> None:
     ap.add_argument("--read", type=float, default=1.0, help="seconds reading each sentence (default 1)")
     ap.add_argument("--gap", type=float, default=0.2, help="seconds between keys (default 0.2)")
     ap.add_argument("--browsers", type=int, default=0, help="real Chromium tabs alongside (default 0)")
+    ap.add_argument("--out", default="load.json", help="file name under bench/out (default load.json)")
     ap.add_argument("--proxy", action="store_true", help="everyone through nginx (bench/load/nginx.conf)")
     ap.add_argument("--compare", action="store_true",
                     help="run each level against the baseline too (Streamlit's GC after every run, heap not frozen)")
@@ -358,8 +359,8 @@ def main() -> None:
                         print("      behind nginx, annotators per server:", r["annotators_per_server"], flush=True)
                     if r.get("browsers"):
                         print("      chromium:", json.dumps(r["browsers"]), flush=True)
-    (OUT / "load.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
-    print(f"load average after: {os.getloadavg()[0]:.1f}; written {OUT / 'load.json'}")
+    (OUT / args.out).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+    print(f"load average after: {os.getloadavg()[0]:.1f}; written {OUT / args.out}")
 
 
 if __name__ == "__main__":
