@@ -296,6 +296,7 @@ def run_level(base: Path, work: Path, n: int, processes: int, seconds: float, ov
             rec = asyncio.run(drive(urls, n, seconds, read_s, gap_s, proxy))
         wall = time.time() - t0
         server_cpu, gen_cpu = cpu_seconds(pids) - c0, sum(me.cpu_times()[:2]) - m0
+        rss_mb = [round(psutil.Process(pid).memory_info().rss / 2**20) for pid in pids]
         for spy in spies:
             spy.wait(60)
     finally:
@@ -309,7 +310,7 @@ def run_level(base: Path, work: Path, n: int, processes: int, seconds: float, ov
            "p50_ms": round(1000 * pct(rec.latencies, 0.5)), "p95_ms": round(1000 * pct(rec.latencies, 0.95)),
            "max_ms": round(1000 * max(rec.latencies, default=float("nan"))),
            "save_p95_ms": round(1000 * pct(rec.save_latencies, 0.95)),
-           "server_cores": round(server_cpu / wall, 2), "generator_cores": round(gen_cpu / wall, 2),
+           "server_cores": round(server_cpu / wall, 2), "server_rss_mb": rss_mb, "generator_cores": round(gen_cpu / wall, 2),
            "proxy": proxy, "annotators_per_server": rec.upstreams, "problems": rec.problems[:5], "n_problems": len(rec.problems), "queue_ran_out": rec.finished,
            **check(root, rec, overlap), **({"browsers": browser_result} if browser_result else {})}
     shutil.rmtree(root, ignore_errors=True)
