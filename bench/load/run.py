@@ -310,7 +310,9 @@ def run_level(base: Path, work: Path, n: int, processes: int, seconds: float, ov
            "p50_ms": round(1000 * pct(rec.latencies, 0.5)), "p95_ms": round(1000 * pct(rec.latencies, 0.95)),
            "max_ms": round(1000 * max(rec.latencies, default=float("nan"))),
            "save_p95_ms": round(1000 * pct(rec.save_latencies, 0.95)),
-           "server_cores": round(server_cpu / wall, 2), "server_rss_mb": rss_mb, "generator_cores": round(gen_cpu / wall, 2),
+           "server_cores": round(server_cpu / wall, 2), "server_rss_mb": rss_mb,
+           # CPU per action does not depend on what else loads the machine; latency does
+           "server_cpu_ms_per_action": round(1000 * server_cpu / max(len(rec.latencies), 1), 1), "generator_cores": round(gen_cpu / wall, 2),
            "proxy": proxy, "annotators_per_server": rec.upstreams, "problems": rec.problems[:5], "n_problems": len(rec.problems), "queue_ran_out": rec.finished,
            **check(root, rec, overlap), **({"browsers": browser_result} if browser_result else {})}
     shutil.rmtree(root, ignore_errors=True)
