@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import os
 import re
-import sys
 from typing import Any
 
 import streamlit as st
@@ -20,9 +19,6 @@ from .project import Project
 from .serve import GC_FREEZE_ENV, PROJECT_ENV
 from .suggest import load_model, model_stamp
 from .workspace import Workspace
-
-SWITCH_INTERVAL_ENV = "LABEL_APP_SWITCH_INTERVAL_MS"
-SWITCH_INTERVAL_MS = ""  # "": Python's default
 
 # ASCII punctuation that Markdown (and Streamlit's extensions: $math$, :emoji:, :color[...]) may interpret
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&^=\"'])")
@@ -35,18 +31,6 @@ def md_escape(text: str) -> str:
 
 def project_root() -> str:
     return os.environ.get(PROJECT_ENV) or "."
-
-
-def _set_switch_interval() -> None:
-    """Streamlit hands each element of a run from the session's script thread to the event loop with a
-    syscall that releases the GIL; with many sessions each handoff can wait a whole switch interval (5 ms by
-    default) for whichever thread took the GIL meanwhile. LABEL_APP_SWITCH_INTERVAL_MS sets the interval."""
-    ms = os.environ.get(SWITCH_INTERVAL_ENV, SWITCH_INTERVAL_MS)
-    if ms:
-        sys.setswitchinterval(float(ms) / 1000.0)
-
-
-_set_switch_interval()
 
 
 def _freeze_heap() -> None:
