@@ -93,6 +93,7 @@ class Workspace:
         self.predictions: dict[str, pd.DataFrame] = {}
         self._prelabels: dict[str, pd.DataFrame | None] = {}  # stored pre-labels of the current model only
         self._text_index: dict[str, tuple[str, str]] | None = None
+        self.settings_stamp = self._settings_stamp()
         self._set_corpus(corpus)
         self.index.subscribe(self._on_changes)
         self.index.refresh()
@@ -146,6 +147,13 @@ class Workspace:
         except FileNotFoundError:
             return 0
 
+    def _settings_stamp(self) -> tuple[int, int]:
+        try:
+            st = self.project.settings_path.stat()
+        except FileNotFoundError:
+            return (0, 0)
+        return (st.st_mtime_ns, st.st_size)
+
     def reload_corpus(self, ingest: bool = True) -> None:
         """Re-read the corpus (after an upload or an ingest from the CLI); rebuilds the queue."""
         with self._lock:
@@ -164,10 +172,15 @@ class Workspace:
             self.queue.apply(changes)
 
     def sync(self) -> None:
-        """Pick up rows other processes appended, and a corpus re-ingested elsewhere (one stat call)."""
+        """Pick up rows other processes appended, a corpus re-ingested elsewhere, and settings another server
+        process saved (overlap, lease: every process must route alike); two stat calls when nothing changed."""
         with self._lock:
             if self._corpus_stamp() != self.corpus_stamp:
                 self.reload_corpus(ingest=False)
+            stamp = self._settings_stamp()
+            if stamp != self.settings_stamp:
+                self.settings_stamp = stamp
+                self.apply_settings(load_settings(self.project)[0])
             self.index.refresh()
 
     def text_index(self) -> dict[str, tuple[str, str]]:

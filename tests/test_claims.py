@@ -32,6 +32,7 @@ def _serve(conn: Any, root: str) -> None:
         cmd = conn.recv()
         try:
             if cmd[0] == "next":
+                ws.sync()  # as the page does on every run
                 conn.send(ws.next_for(cmd[1], cmd[2], now=cmd[3]))
             elif cmd[0] == "save":
                 ws.save(cmd[1], cmd[2], topic="trade")
@@ -136,6 +137,15 @@ def test_overlap_k_is_exact_across_processes(project: Project, servers) -> None:
     assert p1.ask("save", "ana", s) == "saved" and p2.ask("save", "ben", s) == "saved"
     assert p1.ask("next", "dee", "unlabelled", now) == c  # s has its two labels; c needs a second
     assert sorted(log_labels(project)[s]) == ["ana", "ben"]
+
+
+def test_settings_saved_by_one_process_route_every_process(project: Project, servers) -> None:
+    p1, p2 = servers()  # both started with overlap 1
+    now = time.time()
+    s = p1.ask("next", "ana", "unlabelled", now)
+    save_settings(project, Settings(overlap=2))  # the lead saves overlap 2 on one process's Settings page
+    assert p2.ask("next", "ben", "unlabelled", now) == s  # the other process routes with overlap 2 at once
+    assert p1.ask("next", "cy", "unlabelled", now) != s  # and so does the first: s has its two claims
 
 
 def test_a_lapsed_claim_goes_to_another_process_and_the_late_save_is_refused(project: Project, servers) -> None:
