@@ -14,9 +14,12 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import math
 import os
 import re
+import sqlite3
 import threading
+import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +35,13 @@ ROLES = ("annotator", "reviewer")
 # what only a reviewer may do; pages and controls ask `allowed(role, action)`
 REVIEWER_ACTIONS = frozenset({"adjudicate", "create-version", "settings", "retrain", "import"})
 SIGNIN_FAILED = "Sign-in failed: unknown user or wrong password."
+# the same words whether or not the account exists, so throttling tells nothing about which names are real
+SIGNIN_THROTTLED = ("Too many failed sign-ins for this account or from this address: wait {minutes} "
+                    "minute{s} and try again (a reviewer can reset a forgotten password).")
+# failed sign-ins allowed per window (seconds) before further tries are refused without checking the password
+THROTTLE_ACCOUNT = (5, 900.0)
+THROTTLE_ADDRESS = (20, 900.0)
+THROTTLE_FILE = "signin.sqlite3"
 NO_ACCOUNT_FOR_EMAIL = "Signed in as {email}, but no account in this project has that e-mail; ask a reviewer."
 MIN_PASSWORD = 8
 # scrypt cost: 16 MiB and ~50 ms per check, so guessing is slow but signing in is not
@@ -231,6 +241,117 @@ def authenticate(users: dict[str, User], name: str, password: str) -> User | Non
     user = users.get(canonical_name(name))
     ok = check_password(password, user.password if user else _dummy_hash())
     return user if ok and user is not None else None
+
+
+class SigninThrottle:
+    """Failed sign-ins per account name and per client address, in SQLite under the project's `.cache/`
+    (shared by every server process, so two processes do not double the guesses).
+
+    At most `account[0]` failures per name and `address[0]` per address within their windows (seconds);
+    beyond that, `wait` says how long until the oldest of them ages out. Names are counted whether or not
+    the account exists. Raises LabelAppError naming the file when it cannot be used.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], account: tuple[int, float] = THROTTLE_ACCOUNT,
+                 address: tuple[int, float] = THROTTLE_ADDRESS) -> None:
+        self.path = Path(path)
+        self.limits = {"name": account, "addr": address}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_project(cls, project: Project) -> SigninThrottle:
+        return cls(project.cache_dir / THROTTLE_FILE)
+
+    def _db(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS failures (key TEXT NOT NULL, at REAL NOT NULL)")
+            conn.execute("CREATE INDEX IF NOT EXISTS failures_key ON failures (key, at)")
+        except (sqlite3.Error, OSError) as exc:
+            raise LabelAppError(f"{self.path}: cannot open the sign-in throttle: {exc}") from None
+        return conn
+
+    def _keys(self, name: str, address: str) -> list[tuple[str, int, float]]:
+        return [(f"{kind}:{value}", *self.limits[kind]) for kind, value in (("name", name.strip()),
+                                                                           ("addr", address))]
+
+    def wait(self, name: str, address: str, now: float | None = None) -> float:
+        """Seconds until `name` may try again from `address` (0.0: now)."""
+        now = time.time() if now is None else now
+        longest = 0.0
+        with self._lock:
+            conn = self._db()
+            try:
+                for key, limit, window in self._keys(name, address):
+                    times = [t for (t,) in conn.execute(
+                        "SELECT at FROM failures WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?",
+                        (key, now - window, limit))]
+                    if len(times) >= limit:
+                        longest = max(longest, times[-1] + window - now)
+            finally:
+                conn.close()
+        return longest
+
+    def failed(self, name: str, address: str, now: float | None = None) -> None:
+        """Count one failed sign-in for the name and the address (and forget failures past every window)."""
+        now = time.time() if now is None else now
+        oldest = now - max(w for _limit, w in self.limits.values())
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM failures WHERE at <= ?", (oldest,))
+                conn.executemany("INSERT INTO failures VALUES (?, ?)",
+                                 [(key, now) for key, _l, _w in self._keys(name, address)])
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+
+    def succeeded(self, name: str) -> None:
+        """A correct password clears the name's failures (not the address's)."""
+        with self._lock:
+            conn = self._db()
+            try:
+                conn.execute("DELETE FROM failures WHERE key = ?", (f"name:{name.strip()}",))
+            finally:
+                conn.close()
+
+
+def throttled_message(seconds: float) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return SIGNIN_THROTTLED.format(minutes=minutes, s="" if minutes == 1 else "s")
+
+
+def sign_in(throttle: SigninThrottle, users: dict[str, User], name: str, password: str, address: str,
+            now: float | None = None) -> tuple[User | None, str]:
+    """(user, '') when the name and password match and neither the name nor the address is throttled;
+    else (None, the message to show): SIGNIN_FAILED, or the throttled message (the password is then not
+    even checked, so a throttled guess costs no scrypt and tells nothing)."""
+    wait = throttle.wait(name, address, now)
+    if wait > 0:
+        return None, throttled_message(wait)
+    user = authenticate(users, name, password)
+    if user is None:
+        throttle.failed(name, address, now)
+        return None, SIGNIN_FAILED
+    throttle.succeeded(name)
+    return user, ""
+
+
+def client_address(peer: str | None, headers: Mapping[str, str]) -> str:
+    """The address a sign-in is counted against: the peer's, or, when the peer is this machine (a reverse
+    proxy on loopback), the client the proxy names in X-Real-IP / X-Forwarded-For (its last hop). A remote
+    peer's forwarding headers are ignored: anyone can send them."""
+    if peer and not is_loopback(peer):
+        return peer
+    low = {str(k).lower(): str(v) for k, v in headers.items()}
+    real = low.get("x-real-ip", "").strip()
+    if real:
+        return real
+    forwarded = [h.strip() for h in low.get("x-forwarded-for", "").split(",") if h.strip()]
+    return forwarded[-1] if forwarded else "local"
 
 
 def user_for_email(users: dict[str, User], email: str) -> User | None:

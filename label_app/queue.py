@@ -5,7 +5,9 @@ State is a few numpy arrays over the queue positions (sentences in article order
 or done for the project); a clear moves them back. So finding the next sentence costs work proportional
 to the sentences passed since the last call plus the sentences leased to others, not to the corpus.
 
-Leases keep a sentence shown to one annotator from being handed to another. Overlap: a deterministic share
+Claims (label_app.claims) keep a sentence shown to one annotator from being handed to another, in every
+server process of the project when the queue is given a SharedClaims: each hand-out first reads the label
+rows other processes appended (`sync`), then decides under the claims' cross-process lock. Overlap: a deterministic share
 of the sentences (chosen by a hash of the sentence id, so every server process agrees) needs `overlap`
 distinct annotators, the others one. With an overlap (2 or more), 'unlabelled' and 'uncertain' hand out only
 sentences that still need an annotator; without one they go on to the rest. Nobody gets a sentence they
@@ -17,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .claims import ClaimLost, ClaimSession, MemoryClaims, SharedClaims
 from .index import DONE_ACTIONS, HANDLED_ACTIONS, Change
 
 ORDERS = ("article", "unlabelled", "uncertain")
@@ -65,49 +68,18 @@ def diverse_stretch(candidates: np.ndarray, texts: Sequence[str], uncertainty: n
     return top[np.asarray(picked[:limit], dtype=int)]
 
 
-class Leases:
-    """Short-lived claims: sentence -> {annotator: expiry}; one live claim per annotator."""
-
-    def __init__(self, seconds: float = 900.0) -> None:
-        self.seconds = seconds
-        self.by_sentence: dict[str, dict[str, float]] = {}
-        self.by_annotator: dict[str, str] = {}
-
-    def claim(self, sentence_id: str, annotator: str, now: float) -> None:
-        self.release(annotator)
-        self.by_sentence.setdefault(sentence_id, {})[annotator] = now + self.seconds
-        self.by_annotator[annotator] = sentence_id
-
-    def release(self, annotator: str) -> None:
-        sid = self.by_annotator.pop(annotator, None)
-        if sid is not None:
-            holders = self.by_sentence.get(sid, {})
-            holders.pop(annotator, None)
-            if not holders:
-                self.by_sentence.pop(sid, None)
-
-    def held_by(self, annotator: str, now: float) -> str | None:
-        sid = self.by_annotator.get(annotator)
-        if sid is None:
-            return None
-        if self.by_sentence.get(sid, {}).get(annotator, 0.0) < now:
-            self.release(annotator)
-            return None
-        return sid
-
-    def others(self, sentence_id: str, annotator: str, now: float) -> int:
-        """How many other annotators hold a live claim on the sentence."""
-        holders = self.by_sentence.get(sentence_id)
-        if not holders:
-            return 0
-        return sum(1 for who, until in holders.items() if who != annotator and until >= now)
-
-
 class Queue:
-    """Next-sentence selection over `sentence_ids` (article order), fed by the label index's changes."""
+    """Next-sentence selection over `sentence_ids` (article order), fed by the label index's changes.
+
+    `claims`: where claims live (default: this process's memory; the app passes the project's SharedClaims).
+    `sync`: called inside every claim transaction before deciding, to apply the label rows other processes
+    appended (the app passes its LabelIndex.refresh, which feeds `apply`).
+    """
 
     def __init__(self, sentence_ids: Sequence[str], overlap: int = 1, lease_seconds: float = 900.0,
-                 overlap_share: float = 1.0, background: bool = False) -> None:
+                 overlap_share: float = 1.0, background: bool = False,
+                 claims: MemoryClaims | SharedClaims | None = None, sync: Callable[[], object] | None = None
+                 ) -> None:
         self.ids = list(sentence_ids)
         self.pos = {sid: i for i, sid in enumerate(self.ids)}
         n = len(self.ids)
@@ -128,7 +100,8 @@ class Queue:
         self._u_texts: Sequence[str] | None = None
         self._u_params: tuple = (0.0, 20, 500, 5, "greedy")
         self.cursors: dict[tuple[str, str, int], int] = {}
-        self.leases = Leases(lease_seconds)
+        self.claims = claims if claims is not None else MemoryClaims(lease_seconds)
+        self.sync = sync
         self._lock = threading.RLock()
         # background=True: later stretches of the 'uncertain' order are diversified in a thread, ahead of need
         self.background = background
@@ -169,8 +142,6 @@ class Queue:
                         self.n_labelled -= 1
                     if was_done and self.n_done[p] < self.need[p]:
                         self._rewind(None, p)
-                if mine[p] and self.leases.by_annotator.get(who) == sid:
-                    self.leases.release(who)
 
     def _rewind(self, annotator: str | None, p: int) -> None:
         # A sentence became available again: cursors that passed it must see it.
@@ -284,7 +255,20 @@ class Queue:
 
     # ------------------------------------------------------------ selection
 
-    def _scan(self, annotator: str, order: str, phase: int, now: float) -> str | None:
+    def _others(self, cs: ClaimSession, p: int, annotator: str) -> int:
+        """Live claims on position p by other annotators who have not handled it yet (a holder whose label
+        is already in the log counts through n_done, not twice)."""
+        holders = cs.others(self.ids[p])
+        if not holders:
+            return 0
+        n = 0
+        for who in holders:
+            if who != annotator:
+                h = self.handled.get(who)
+                n += h is None or not h[p]
+        return n
+
+    def _scan(self, annotator: str, order: str, phase: int, cs: ClaimSession) -> str | None:
         perm = self.perm[_PERM[order]]
         mine = self._mine(annotator)
         key = (annotator, order, phase)
@@ -300,7 +284,7 @@ class Queue:
                     cur = i + 1
                 i += 1
                 continue
-            others = self.leases.others(self.ids[p], annotator, now)
+            others = self._others(cs, p, annotator)
             busy = (self.n_done[p] + others >= self.need[p]) if phase == 1 else others > 0
             if busy:
                 advancing = False  # a lease may lapse: the cursor must not pass this sentence
@@ -312,33 +296,74 @@ class Queue:
         return None
 
     def next_for(self, annotator: str, order: str = "unlabelled", now: float | None = None) -> str | None:
-        """The sentence to show `annotator` now (claimed for them), or None when nothing is left."""
+        """The sentence to show `annotator` now (claimed for them), or None when nothing is left.
+
+        Runs in one claim transaction: rows other processes appended are applied first (`sync`), so a
+        sentence is handed out only if the log and the live claims of every process leave room for it.
+        """
         now = time.time() if now is None else now
-        with self._lock:
-            held = self.leases.held_by(annotator, now)
+        if order not in ORDERS:
+            raise ValueError(f"unknown queue order {order!r} (use {', '.join(ORDERS)})")
+        with self._lock, self.claims.session(now) as cs:
+            if self.sync is not None:
+                self.sync()
+            held = cs.held_by(annotator)
             if held is not None and held in self.pos and not self._mine(annotator)[self.pos[held]]:
-                self.leases.claim(held, annotator, now)  # renew
+                cs.claim(held, annotator)  # renew
                 return held
             if order == "uncertain" and "uncertain" not in self.perm:
                 order = "unlabelled"
-            if order not in ORDERS:
-                raise ValueError(f"unknown queue order {order!r} (use {', '.join(ORDERS)})")
             sid = None
             if order == "uncertain":
                 self._diversify_ahead(annotator)
             if order in ("unlabelled", "uncertain"):
-                sid = self._scan(annotator, order, 1, now)
+                sid = self._scan(annotator, order, 1, cs)
             # then the rest, in article order; not with an overlap, which then asks for exactly that many
             # annotators per sentence and no more
             if sid is None and (order == "article" or self.overlap <= 1):
-                sid = self._scan(annotator, "article", 2, now)
+                sid = self._scan(annotator, "article", 2, cs)
             if sid is not None:
-                self.leases.claim(sid, annotator, now)
+                cs.claim(sid, annotator)
+            elif held is not None:
+                cs.release(annotator)
             return sid
 
-    def release(self, annotator: str) -> None:
-        with self._lock:
-            self.leases.release(annotator)
+    def confirm(self, annotator: str, sentence_id: str, counts: bool, now: float | None = None) -> None:
+        """Before `annotator`'s action on the sentence is written: make sure it may be, and keep the sentence
+        theirs while it is (the claim ends when they are handed their next sentence, by which time the row
+        is on disk for every process to read).
+
+        `counts`: the action adds a done label to the sentence (a label or not-a-sentence from someone whose
+        latest action on it was not one). Such an action needs the annotator's own live claim, or room left:
+        fewer done labels and other live claims than the sentence needs (with overlap 1, no other live
+        claim); it then claims the sentence. Else raises ClaimLost: it went to others while it was open.
+        The write itself happens outside every lock but the store's, so a slow fsync holds up nobody else.
+        """
+        now = time.time() if now is None else now
+        p = self.pos.get(sentence_id)
+        if not counts or p is None:
+            return
+        with self._lock, self.claims.session(now) as cs:
+            if cs.held_by(annotator) == sentence_id:
+                return
+            if self.sync is not None:
+                self.sync()
+            others = self._others(cs, p, annotator)
+            if not (self.n_done[p] + others < self.need[p] or (self.overlap <= 1 and others == 0)):
+                raise ClaimLost(
+                    f"sentence {sentence_id!r} went to another annotator while it was open (a sentence "
+                    f"is kept for {self.claims.seconds / 60:g} minutes); it has the annotators it needs")
+            cs.claim(sentence_id, annotator)
+
+    def release(self, annotator: str, now: float | None = None) -> None:
+        """End the annotator's claim (they left), so the sentence goes to the next who asks."""
+        now = time.time() if now is None else now
+        with self._lock, self.claims.session(now) as cs:
+            cs.release(annotator)
+
+    def live_claims(self, now: float | None = None) -> list[tuple[str, str, float]]:
+        """(annotator, sentence_id, expires) of every live claim, in every process sharing the claims."""
+        return self.claims.live(time.time() if now is None else now)
 
     def labelled_count(self) -> int:
         """Queue sentences done for the project (labelled or marked not-a-sentence by someone)."""

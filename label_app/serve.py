@@ -13,6 +13,8 @@ from .schema import load_schema
 
 PROJECT_ENV = "LABEL_APP_PROJECT"
 APP = Path(__file__).resolve().parent / "app.py"
+POST_SCRIPT_GC_ENV = "STREAMLIT_RUNNER_POST_SCRIPT_GC"
+GC_FREEZE_ENV = "LABEL_APP_GC_FREEZE"  # "0": do not freeze the loaded workspace out of the GC (a baseline)
 MAX_UPLOAD_MB = 20  # the Data page also checks each file (dataops.MAX_*_BYTES)
 
 
@@ -35,10 +37,26 @@ def streamlit_command(project: Project, port: int, host: str) -> list[str]:
     ]
 
 
+def server_env(project: Project, host: str, no_auth: bool) -> dict[str, str]:
+    """The environment of the Streamlit server process: the project, the address, and no full garbage
+    collection after every script run.
+
+    Streamlit runs gc.collect(2) after every run, holding the GIL: with the corpus and the label index in
+    memory that is 100-300 ms per key press, serialised across every session (bench/load/run.py --compare).
+    Python's own generational GC still runs; the workspace's long-lived objects are frozen out of it
+    (ui._workspace). An operator who sets STREAMLIT_RUNNER_POST_SCRIPT_GC keeps their value.
+    """
+    from .auth import HOST_ENV, NO_AUTH_ENV
+
+    env = {**os.environ, PROJECT_ENV: str(project.root), HOST_ENV: host, NO_AUTH_ENV: "1" if no_auth else ""}
+    env.setdefault(POST_SCRIPT_GC_ENV, "false")
+    return env
+
+
 def serve(project_dir: str, port: int = 8501, host: str = "127.0.0.1", no_auth: bool = False) -> int:
     """Check the project and who may sign in, then replace this process with the Streamlit server (so
     signals reach it). Without users, only a loopback address is served unless `no_auth`."""
-    from .auth import HOST_ENV, NO_AUTH_ENV, load_users, startup_problem
+    from .auth import load_users, startup_problem
 
     project = Project.at(project_dir)
     if not project.root.is_dir():
@@ -50,7 +68,7 @@ def serve(project_dir: str, port: int = 8501, host: str = "127.0.0.1", no_auth: 
     problem = startup_problem(host, users, no_auth)
     if problem:
         raise LabelAppError(problem)
-    env = {**os.environ, PROJECT_ENV: str(project.root), HOST_ENV: host, NO_AUTH_ENV: "1" if no_auth else ""}
+    env = server_env(project, host, no_auth)
     cmd = streamlit_command(project, port, host)
     print(f"Label app for {project.root} on http://{host}:{port}/  (Ctrl+C stops it)", flush=True)
     if hasattr(os, "execve"):

@@ -6,6 +6,7 @@ from the users file on every run; session state holds only the account name, nev
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from typing import Any
@@ -16,7 +17,7 @@ from . import auth, store
 from .errors import LabelAppError
 from .names import canonical_name
 from .project import Project
-from .serve import PROJECT_ENV
+from .serve import GC_FREEZE_ENV, PROJECT_ENV
 from .suggest import load_model, model_stamp
 from .workspace import Workspace
 
@@ -33,9 +34,19 @@ def project_root() -> str:
     return os.environ.get(PROJECT_ENV) or "."
 
 
+def _freeze_heap() -> None:
+    """Move everything alive now (the corpus, the index, a model: long-lived, hundreds of thousands of
+    objects) out of the garbage collector's reach, so later collections only walk what reruns create."""
+    if os.environ.get(GC_FREEZE_ENV) != "0":
+        gc.collect()
+        gc.freeze()
+
+
 @st.cache_resource(show_spinner="Loading the corpus and the label index…")
 def _workspace(root: str) -> Workspace:
-    return Workspace.open(root)
+    ws = Workspace.open(root)
+    _freeze_heap()
+    return ws
 
 
 def workspace() -> Workspace:
@@ -55,9 +66,11 @@ def workspace() -> Workspace:
 def _model(root: str, stamp: str) -> tuple[Any | None, str]:
     ws = _workspace(root)
     try:
-        return load_model(ws.project, ws.schema), ""
+        model = load_model(ws.project, ws.schema)
     except LabelAppError as exc:
         return None, str(exc)
+    _freeze_heap()
+    return model, ""
 
 
 def current_model(ws: Workspace) -> Any | None:
@@ -126,6 +139,36 @@ def can(action: str) -> bool:
     """Whether this session may do a reviewer-only action (see auth.REVIEWER_ACTIONS)."""
     role = current_role()
     return bool(role) and auth.allowed(role, action)
+
+
+def client_address() -> str:
+    """The browser's address for sign-in throttling (auth.client_address: a loopback proxy's X-Real-IP)."""
+    try:
+        return auth.client_address(st.context.ip_address, dict(st.context.headers))
+    except Exception:  # noqa: BLE001 - no request context (AppTest): one local client
+        return "local"
+
+
+PAGE_FOR_REVIEWERS = "This page is for reviewers; you are signed in as {name} ({role})."
+SIGN_IN_FIRST = "Sign in first."
+
+
+def require(action: str) -> str:
+    """Called first by every page: the session's role when it may do `action` (see auth.allowed), else an
+    error and st.stop(). Pages check this themselves when they run, whatever the navigation shows."""
+    acc = access()
+    if acc.mode == "refused":
+        st.error(acc.message)
+        st.stop()
+    role = current_role(acc)
+    if not role:
+        st.error(SIGN_IN_FIRST)
+        st.stop()
+    if not auth.allowed(role, action):
+        user = signed_in_user(acc)
+        st.error(PAGE_FOR_REVIEWERS.format(name=md_escape(user.name if user else ""), role=role))
+        st.stop()
+    return role
 
 
 def annotator_from_url() -> str | None:

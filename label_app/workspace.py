@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from . import store
+from .claims import SharedClaims
 from .corpus import KIND_SENTENCE, load_corpus
 from .errors import LabelAppError
-from .index import LabelIndex
+from .index import DONE_ACTIONS, LabelIndex
 from .project import Project
 from .queue import Queue
 from .schema import Schema, load_schema
@@ -92,6 +93,7 @@ class Workspace:
         self.predictions: dict[str, pd.DataFrame] = {}
         self._prelabels: dict[str, pd.DataFrame | None] = {}  # stored pre-labels of the current model only
         self._text_index: dict[str, tuple[str, str]] | None = None
+        self.settings_stamp = self._settings_stamp()
         self._set_corpus(corpus)
         self.index.subscribe(self._on_changes)
         self.index.refresh()
@@ -128,9 +130,11 @@ class Workspace:
         self.ordinal = dict(zip(self.sentence_ids, (sent.groupby("article_id").cumcount() + 1).tolist(), strict=True))
         self.n_sent = sent.groupby("article_id").size().to_dict()
         self._text_index = None
-        self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap,
-                           lease_seconds=self.settings.lease_minutes * 60,
-                           overlap_share=self.settings.overlap_share, background=True)
+        # claims in the project's SQLite file: every server process of the project sees the same ones
+        lease = self.settings.lease_minutes * 60
+        self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap, lease_seconds=lease,
+                           overlap_share=self.settings.overlap_share, background=True,
+                           claims=SharedClaims.for_project(self.project, lease), sync=self.index.refresh)
         self.predictions.clear()
         # replay what is already indexed into the fresh queue
         replay = [(sid, who, None, e) for sid, per in self.index.by_sentence.items() for who, e in per.items()]
@@ -142,6 +146,13 @@ class Workspace:
             return self.project.corpus_path.stat().st_mtime_ns
         except FileNotFoundError:
             return 0
+
+    def _settings_stamp(self) -> tuple[int, int]:
+        try:
+            st = self.project.settings_path.stat()
+        except FileNotFoundError:
+            return (0, 0)
+        return (st.st_mtime_ns, st.st_size)
 
     def reload_corpus(self, ingest: bool = True) -> None:
         """Re-read the corpus (after an upload or an ingest from the CLI); rebuilds the queue."""
@@ -161,10 +172,15 @@ class Workspace:
             self.queue.apply(changes)
 
     def sync(self) -> None:
-        """Pick up rows other processes appended, and a corpus re-ingested elsewhere (one stat call)."""
+        """Pick up rows other processes appended, a corpus re-ingested elsewhere, and settings another server
+        process saved (overlap, lease: every process must route alike); two stat calls when nothing changed."""
         with self._lock:
             if self._corpus_stamp() != self.corpus_stamp:
                 self.reload_corpus(ingest=False)
+            stamp = self._settings_stamp()
+            if stamp != self.settings_stamp:
+                self.settings_stamp = stamp
+                self.apply_settings(load_settings(self.project)[0])
             self.index.refresh()
 
     def text_index(self) -> dict[str, tuple[str, str]]:
@@ -206,7 +222,8 @@ class Workspace:
              suggestion: Suggestion | None = None, shown: bool = False, seconds: float | None = None) -> dict[str, Any]:
         """Append one action to the store (on disk when this returns) and update the index and queue.
 
-        Raises LabelAppError subclasses (the label is then NOT saved).
+        Raises LabelAppError subclasses (the label is then NOT saved): claims.ClaimLost when the sentence
+        went to other annotators while it was open and has the annotators it needs.
         """
         store.validate_annotator(annotator)
         if sentence_id not in self.row_of:
@@ -216,6 +233,10 @@ class Workspace:
         row = store.LabelRow(sentence_id=sentence_id, text=self.seg_text[i], annotator=annotator, topic=topic,
                              stance=stance, article_id=self.seg_article[i], source=source,
                              model_version=model_version, seconds=seconds, action=action)
+        mine = self.index.entry(sentence_id, annotator)
+        counts = action in DONE_ACTIONS and (mine is None or mine.action not in DONE_ACTIONS)
+        with self._lock:  # checked against every process's claims (ClaimLost), held while written
+            self.queue.confirm(annotator, sentence_id, counts)
         written = store.append_label(self.project, self.schema, row)
         with self._lock:
             self.index.refresh()

@@ -230,7 +230,7 @@ def test_the_review_page_itself_refuses_an_annotator(team_project: Project) -> N
     at = AppTest.from_file(str(Path(APP).parent / "views" / "review.py"), default_timeout=60)
     at.session_state["auth_user"] = "sara"
     at.run()
-    assert [e.value for e in at.error] == ["Only reviewers can review and adjudicate labels."]
+    assert [e.value for e in at.error] == ["This page is for reviewers; you are signed in as sara (annotator)."]
     assert not at.button
 
 

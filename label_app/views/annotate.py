@@ -10,7 +10,7 @@ import streamlit as st
 from label_app.errors import LabelAppError
 from label_app.settings import QUEUE_ORDER_TEXT, QUEUE_ORDERS
 from label_app.suggest import Suggestion, chosen_topic, follow_stance
-from label_app.ui import current_model, md_escape, pick_annotator, toggled, workspace
+from label_app.ui import current_model, md_escape, pick_annotator, require, toggled, workspace
 from label_app.workspace import Workspace, annotate_keys_help, rate_per_hour
 
 # Streamlit reserves C and R; such label keys stay clickable but get no shortcut.
@@ -132,6 +132,7 @@ def _label_buttons(ws: Workspace, task_name: str) -> None:
 
 
 def render() -> None:
+    require("annotate")  # the page checks the role itself, whatever the navigation shows
     st.title("Annotate")
     ws = workspace()
     annotator = pick_annotator("ann")

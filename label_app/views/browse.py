@@ -7,7 +7,7 @@ import streamlit as st
 from label_app.errors import LabelAppError
 from label_app.review import adjudicate, final_label
 from label_app.table_view import show_table
-from label_app.ui import annotator_from_url, can, current_model, md_escape, workspace
+from label_app.ui import annotator_from_url, can, current_model, md_escape, require, workspace
 from label_app.wording import plural
 from label_app.workspace import BrowseFilter, filter_browse
 
@@ -81,6 +81,7 @@ def _editor(ws, sid: str, me: str | None) -> None:  # noqa: ANN001
 
 
 def render() -> None:
+    require("browse")  # the page checks the role itself, whatever the navigation shows
     st.title("Browse")
     ws = workspace()
     annotator = annotator_from_url()

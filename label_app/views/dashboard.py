@@ -29,7 +29,7 @@ from label_app.review import (
     split_pairs,
 )
 from label_app.table_view import show_table
-from label_app.ui import annotator_from_url, current_model, workspace
+from label_app.ui import annotator_from_url, current_model, require, workspace
 from label_app.wording import plural
 from label_app.workspace import label_counts
 
@@ -176,6 +176,7 @@ def _model(ws, model) -> None:  # noqa: ANN001
 
 
 def render() -> None:
+    require("dashboard")  # the page checks the role itself, whatever the navigation shows
     st.title("Dashboard")
     ws = workspace()
     annotator_from_url()

@@ -15,7 +15,7 @@ from label_app import store
 from label_app.dataops import diff_table, import_upload, upload_articles, versions_table
 from label_app.errors import LabelAppError
 from label_app.table_view import show_table
-from label_app.ui import annotator_from_url, can, workspace
+from label_app.ui import annotator_from_url, can, require, workspace
 
 FLASH = "data_flash"
 IMPORT_RESULT = "data_import_result"
@@ -169,6 +169,7 @@ def problems_table(rep: store.ImportReport) -> pd.DataFrame:
 
 
 def render() -> None:
+    require("data")  # the page checks the role itself, whatever the navigation shows
     st.title("Data")
     ws = workspace()
     annotator_from_url()

@@ -15,7 +15,7 @@ from label_app.review import (
     review_queue,
 )
 from label_app.table_view import show_table
-from label_app.ui import can, current_model, md_escape, pick_annotator, toggled, workspace
+from label_app.ui import can, current_model, md_escape, pick_annotator, require, toggled, workspace
 from label_app.wording import plural
 from label_app.workspace import Workspace
 
@@ -105,6 +105,7 @@ def _prediction(ws: Workspace, item: ReviewItem) -> None:
 
 
 def render() -> None:
+    require("adjudicate")  # the page checks the role itself, whatever the navigation shows
     st.title("Review")
     if not can("adjudicate"):
         st.error("Only reviewers can review and adjudicate labels.")

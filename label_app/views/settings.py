@@ -15,11 +15,12 @@ from label_app.settings import (
     load_settings,
     save_settings,
 )
-from label_app.ui import annotator_from_url, md_escape, workspace
+from label_app.ui import annotator_from_url, md_escape, require, workspace
 from label_app.workspace import Workspace
 
 
 def render() -> None:
+    require("settings")  # the page checks the role itself, whatever the navigation shows
     st.title("Settings")
     ws = workspace()
     current, problems = load_settings(ws.project)

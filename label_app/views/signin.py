@@ -1,11 +1,13 @@
-"""Sign in: name and password checked against the project's users file; only the name is kept."""
+"""Sign in: name and password checked against the project's users file; only the name is kept.
+
+Failed sign-ins are throttled per name and per client address (auth.sign_in), in every server process."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from label_app import auth
-from label_app.ui import SESSION_USER, access, oidc_email, oidc_provider
+from label_app.ui import SESSION_USER, access, auth_project, client_address, oidc_email, oidc_provider
 
 S = st.session_state
 _PASSWORD_KEY = "signin_password_"
@@ -46,13 +48,14 @@ def render() -> None:
         ok = st.form_submit_button("Sign in", type="primary")
     if not ok:
         return
-    user = auth.authenticate(acc.users, name, password)
+    user, problem = auth.sign_in(auth.SigninThrottle.for_project(auth_project()), acc.users, name, password,
+                                 client_address())
     # new widget keys next run (an empty form), and the typed password out of the session
     S["signin_n"] = n + 1
     _forget_passwords()
     if user is None:
         S["signin_last_name"] = name.strip()
-        S["signin_flash"] = auth.SIGNIN_FAILED
+        S["signin_flash"] = problem
     else:
         S.pop("signin_last_name", None)
         S[SESSION_USER] = user.name
