@@ -19,11 +19,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-# The end-to-end test drives Debian's chromium through Playwright; never a browser download.
+# The end-to-end tests drive Debian's chromium through Playwright (never a browser download); the reverse-proxy
+# test runs Debian's nginx in front of two server processes on loopback.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing="$$missing nginx-light"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 # Ingest the seeds, train on the labels (about a second; an unchanged model is reused, not copied) so suggestions
 # show at once, start the app on http://127.0.0.1:$(PORT)/.
