@@ -96,10 +96,7 @@ def decode_line(line: str) -> dict[str, str] | None:
     cells = [_unescape(f) for f in fields[:-1]]
     if _crc(cells) != fields[-1]:
         return None
-    row = dict(zip(LOG_COLUMNS[:-1], cells, strict=True))
-    # Rows written before names were canonical ("Sara") are the same annotator as "sara".
-    row["annotator"] = canonical_name(row["annotator"])
-    return row
+    return dict(zip(LOG_COLUMNS[:-1], cells, strict=True))
 
 
 # ---------------------------------------------------------------- locking and appending

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import LabelAppError
+from ..names import canonical_name
 from ..project import Project
 from .log import _HEADER_LINE, decode_line, store_lock
 
@@ -78,6 +79,8 @@ def read_log(project: Project, offset: int = 0, line: int = 0, warn: bool = True
             if row is None:
                 out.torn.append(TornRow(str(path), lineno, text))
             else:
+                # Rows written before names were canonical ("Sara") are the same annotator as "sara".
+                row["annotator"] = canonical_name(row["annotator"])
                 out.rows.append(row)
         pos = len(data) if last else end + 1
     out.offset = max(0, offset - 1) + len(data)
