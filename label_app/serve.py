@@ -28,6 +28,9 @@ def streamlit_command(project: Project, port: int, host: str) -> list[str]:
         "--server.maxUploadSize", str(MAX_UPLOAD_MB),
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
+        # no full gc.collect() after every script run: it holds the GIL for ~100-300 ms with spaCy and
+        # scikit-learn loaded, so the next card's message waited for it (Python's own GC still runs)
+        "--runner.postScriptGC", "false",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
         "--theme.base", "light",

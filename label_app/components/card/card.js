@@ -188,6 +188,7 @@ class Card {
   // ------------------------------------------------------------ data from Python
 
   update(data) {
+    const tData = performance.now();
     const prev = this.data;
     this.data = data;
     this.buildTasks(data.tasks);
@@ -207,7 +208,7 @@ class Card {
     if (acked) {
       M.pending = null;
       const t1 = performance.now();
-      M.perf.push({ key: p.key, kind: "save", t0: p.t, t1, seq: p.seq });
+      M.perf.push({ key: p.key, kind: "save", t0: p.t, t1, seq: p.seq, sent: p.sentAt, data: tData });
       this.replay();
     } else if (!p) {
       this.replay();
