@@ -135,6 +135,13 @@ def apply_action(ws: Workspace, annotator: str, sess: CardSession, raw: Any, mod
     if kind == "label" and not (topic or stance):
         sess.say("error", "Choose a topic or a stance first (or press → to skip).")
         return "refused"
+    if kind == "label":
+        # never a silent half label: an empty task must be optional or declared not applicable by the annotator
+        empty = [t.name for t in ws.schema.tasks if not t.optional and not act[t.name] and t.name not in act["na"]]
+        if empty:
+            sess.say("ask", f"No {empty[0]} chosen: press Enter again to save it as not applicable, or press a "
+                            f"{empty[0]} key.")
+            return "refused"
     seconds = max(0.0, now - sess.shown_at) if sess.card_key == (sid, sess.back) else None
     try:
         ws.save(annotator, sid, action=kind, topic=topic, stance=stance, suggestion=sug, shown=shown,

@@ -2,7 +2,7 @@
 // round trip, and a save sends ONE complete action (choices + action + sentence id + sequence number).
 // While a save is in flight, further keys are queued in order and replayed on the card that comes next;
 // the server answers every action with its sequence number (ack), so a resent action is never saved twice.
-// Text from the corpus is only ever set with textContent (never innerHTML).
+// Text from the corpus and the schema is only ever set with textContent, so it is never parsed as HTML.
 
 const RESEND_MS = 4000; // an unanswered action is sent again (same seq: the server saves it at most once)
 
@@ -389,7 +389,7 @@ class Card {
     if (empty && this.confirm !== empty.name) {
       this.confirm = empty.name;
       this.renderChoices();
-      this.say("ask", `No ${empty.name} chosen. Press Enter again to save it as not applicable, or press a ` +
+      this.say("ask", `No ${empty.name} chosen: press Enter again to save it as not applicable, or press a ` +
         `${empty.name} key.`);
       return;
     }
