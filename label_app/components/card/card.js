@@ -89,6 +89,7 @@ class Card {
     this.titleEl = el("span", "title");
     this.titleEl.setAttribute("data-testid", "annTitle");
     this.fileEl = el("span", "file");
+    this.fileEl.setAttribute("data-testid", "annFile");
     this.posEl = el("span", "pos");
     this.posEl.setAttribute("data-testid", "annPosition");
     this.progEl = el("span", "prog");
