@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from label_app import store  # noqa: E402
 from label_app.project import Project  # noqa: E402
+from label_app.workspace import Workspace  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -124,10 +125,10 @@ def make_project(root: Path, n_articles: int, per_article: int, seed: int = 0) -
 class Server:
     """`python -m label_app` for a project, from `code_dir` (the working tree, or a baseline checkout)."""
 
-    def __init__(self, project: Project, code_dir: Path, log: Path) -> None:
+    def __init__(self, project: Project, code_dir: Path, log: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.log = open(log, "w")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(code_dir)}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(code_dir), **(extra_env or {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "label_app", "--project", str(project.root),
                                       "--port", str(self.port)], cwd=code_dir, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
@@ -214,7 +215,7 @@ def run_page(url: str, project: Project, annotator: str, n: int, spacing_ms: flo
                 page.evaluate("""([kind, key, name]) => { const B = window.__bench;
                     if (B.expect) B.missed += 1;
                     const before = B.sentence();
-                    B.expect = {kind, key, t0: null, test: kind === 'label' ? () => B.chosen().includes(name)
+                    B.expect = {kind, key, t0: null, test: kind === 'label' ? () => B.chosen().some((t) => t.startsWith(name))
                                 : () => B.sentence() !== before}; }""", [kind, key, name])
             page.keyboard.press(key)
             t_next = max(t_next + spacing, time.perf_counter())
@@ -245,35 +246,43 @@ def run_page(url: str, project: Project, annotator: str, n: int, spacing_ms: flo
                 obs[d["kind"]].append(d["t1"] - d["t0"])
             missed = page.evaluate("window.__bench.missed")
         if card:
-            # the card's own record: key event timeStamp -> its DOM update (performance.now())
+            # the card's own record: key event timeStamp -> its DOM update (performance.now()); for saves also
+            # the round trip (action sent -> next card's data in the page: server, websocket and React)
+            lat["roundtrip"] = []
             for p in page.evaluate("globalThis.__labelCard.perf"):
                 lat[p["kind"]].append(p["t1"] - p["t0"])
+                if p["kind"] == "save" and p.get("sent") is not None:
+                    lat["roundtrip"].append(p["data"] - p["sent"])
         else:
             lat = obs
         browser.close()
     rows = [r for r in store.read_log(project).rows if r["annotator"] == annotator]
-    return {"lat": lat, "observer": obs, "missed": missed, "rows": rows, "choices": choices, "typed_s": typed_s,
+    order = Workspace.open(project.root, refresh=False).sentence_ids  # the corpus the server ingested
+    return {"order": order, "lat": lat, "observer": obs, "missed": missed, "rows": rows, "choices": choices, "typed_s": typed_s,
             "total_s": total_s}
 
 
-def fidelity(rows: list[dict], choices: list[tuple[str, str, str, str]]) -> dict:
-    """Half labels, duplicates, unsaved sentences and wrong labels (lost or merged keys), from the disk rows."""
+def fidelity(rows: list[dict], choices: list[tuple[str, str, str, str]], order: list[str]) -> dict:
+    """Half labels, duplicates, unsaved sentences and wrong labels (lost or merged keys), from the disk rows.
+
+    `order` is the queue's sentence order (article order on a fresh project): sentence order[i] must carry
+    choices[i]. A lost Enter shifts every later sentence's keys by one, so `wrong` counts all rows after it."""
     labels = [r for r in rows if r["action"] == "label"]
     sids = [r["sentence_id"] for r in labels]
     half = sum(1 for r in labels if not r["topic"] or not r["stance"])
     dup = len(sids) - len(set(sids))
-    # the queue shows sentences in article order: the i-th distinct sentence saved must carry the i-th choice
-    first: dict[str, dict] = {}
+    want = {sid: (c[1], c[3]) for sid, c in zip(order, choices, strict=False)}
+    latest: dict[str, dict] = {}
     for r in labels:
-        first.setdefault(r["sentence_id"], r)
-    wrong = sum(1 for i, r in enumerate(first.values())
-                if i >= len(choices) or (r["topic"], r["stance"]) != (choices[i][1], choices[i][3]))
-    return {"rows": len(rows), "half": half, "duplicates": dup, "unsaved": max(0, len(choices) - len(first)),
-            "wrong": wrong, "other_actions": len(rows) - len(labels)}
+        latest[r["sentence_id"]] = r
+    wrong = sum(1 for sid, r in latest.items() if want.get(sid) != (r["topic"], r["stance"]))
+    return {"rows": len(rows), "half": half, "duplicates": dup,
+            "unsaved": sum(1 for sid in order[:len(choices)] if sid not in latest), "wrong": wrong,
+            "other_actions": len(rows) - len(labels)}
 
 
 def summary(name: str, res: dict) -> dict:
-    f = fidelity(res["rows"], res["choices"])
+    f = fidelity(res["rows"], res["choices"], res["order"])
     out = {"run": name, "sentences": len(res["choices"]), **f, "typed_s": round(res["typed_s"], 1),
            "total_s": round(res["total_s"], 1)}
     if res["observer"]["save"] or res["observer"]["label"]:
@@ -282,6 +291,12 @@ def summary(name: str, res: dict) -> dict:
             out[f"observer_{kind}_n_p50_p95_ms"] = [len(xs), round(statistics.median(xs), 1) if xs else None,
                                                     round(pct(xs, 0.95), 1) if xs else None]
         out["observer_missed"] = res["missed"]
+    if "roundtrip" in res["lat"]:
+        n = len(res["choices"])
+        out["keys_without_effect"] = (2 * n - len(res["lat"]["label"])) + (n - len(res["lat"]["save"]))
+    if res["lat"].get("roundtrip"):
+        xs = res["lat"]["roundtrip"]
+        out["save_roundtrip_p50_p95_ms"] = [round(statistics.median(xs), 1), round(pct(xs, 0.95), 1)]
     for kind in ("label", "save"):
         xs = res["lat"][kind]
         out[f"{kind}_n"] = len(xs)
@@ -310,15 +325,17 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
-        runs = [("card", REPO, [("fast", args.sentences, args.fast_ms), ("human", n_h, args.human_ms)])]
+        runs = [("card", REPO, {}, [("fast", args.sentences, args.fast_ms), ("human", n_h, args.human_ms)])]
         if not args.no_baseline:
             base = baseline_tree(args.baseline_ref, tmpd / "baseline")
-            runs.append(("baseline", base, [("fast", args.baseline_sentences, args.fast_ms),
-                                            ("human", args.baseline_sentences, args.human_ms)]))
-        for page_name, code, speeds in runs:
+            speeds = [("fast", args.baseline_sentences, args.fast_ms), ("human", args.baseline_sentences, args.human_ms)]
+            runs.append(("baseline", base, {}, speeds))
+            # the baseline page with the server fix alone (no full GC after each run), to separate the two changes
+            runs.append(("baseline-noGC", base, {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "false"}, speeds[1:]))
+        for page_name, code, env, speeds in runs:
             for speed, n, ms in speeds:
                 project = make_project(tmpd / f"{page_name}-{speed}", need // 20 + 1, 20)
-                server = Server(project, code, tmpd / f"{page_name}-{speed}.log")
+                server = Server(project, code, tmpd / f"{page_name}-{speed}.log", env)
                 try:
                     shot = args.screenshot if (page_name == "card" and speed == "fast") else None
                     res = run_page(server.url, project, "bench", n, ms, card=page_name == "card", screenshot=shot)

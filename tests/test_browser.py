@@ -208,6 +208,9 @@ def test_end_of_queue_back_and_text_never_html(serve: Callable[[Project], str], 
 
     page = browser_page
     project = make_project(tmp_path / "proj", seeds=False)
+    # a schema key Streamlit uses for itself (c: clear caches) belongs to the card
+    project.schema_path.write_text(project.schema_path.read_text().replace(
+        '{ name = "other", key = "0"', '{ name = "other", key = "c"'))
     (project.seeds_dir / "short.txt").write_text(
         "Border trade deal\n\n"
         "Iran and Iraq signed a new agreement on electricity exports in Baghdad on Monday. "
@@ -221,11 +224,15 @@ def test_end_of_queue_back_and_text_never_html(serve: Callable[[Project], str], 
     card_ready(page, sids[0])
     expect(page.get_by_test_id("annTitle")).to_have_text("Border trade deal")
     expect(page.get_by_test_id("annFile")).to_have_text("short.txt")
+    page.keyboard.press("c")
+    expect(page.get_by_test_id("annOpt-topic-other")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Escape")
     for _ in sids:
         page.keyboard.press("Delete")  # not a sentence, three times, back to back
     expect(page.get_by_test_id("annEmpty")).to_be_visible()
     page.wait_for_function("() => { const M = globalThis.__labelCard; return !M.pending && !M.queue.length; }")
     assert [r["action"] for r in rows_of(project, "omid")] == ["not-sentence"] * 3
+    assert page.get_by_role("dialog").count() == 0  # `c` never opened Streamlit's "Clear caches" dialog
     # ← works at the end of the queue
     page.keyboard.press("ArrowLeft")
     card_ready(page, sids[2])
