@@ -5,6 +5,7 @@
 // Text from the corpus and the schema is only ever set with textContent, so it is never parsed as HTML.
 
 const RESEND_MS = 4000; // an unanswered action is sent again (same seq: the server saves it at most once)
+const PERF_KEEP = 5000; // latency records kept for tests and the benchmark (a day's work stays small)
 
 // one page may remount the card (page switch): the queue and sequence survive in the module
 const M = (globalThis.__labelCard = globalThis.__labelCard || {
@@ -18,6 +19,11 @@ const M = (globalThis.__labelCard = globalThis.__labelCard || {
 });
 
 const ACTION_KEYS = new Set(["Enter", "ArrowRight", "ArrowLeft", "Delete", "Escape", "?"]);
+
+function record(entry) {
+  M.perf.push(entry);
+  if (M.perf.length > PERF_KEEP) M.perf.splice(0, M.perf.length - PERF_KEEP);
+}
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -209,7 +215,7 @@ class Card {
     if (acked) {
       M.pending = null;
       const t1 = performance.now();
-      M.perf.push({ key: p.key, kind: "save", t0: p.t, t1, seq: p.seq, sent: p.sentAt, data: tData });
+      record({ key: p.key, kind: "save", t0: p.t, t1, seq: p.seq, sent: p.sentAt, data: tData });
       this.replay();
     } else if (!p) {
       this.replay();
@@ -348,7 +354,7 @@ class Card {
       this.renderChoices();
       if (this.status && this.status.kind !== "success") this.status = null;
       this.renderStatus();
-      M.perf.push({ key: k.key, kind: "label", t0: k.t, t1: performance.now() });
+      record({ key: k.key, kind: "label", t0: k.t, t1: performance.now() });
       return;
     }
     if (k.key === "Escape") {
@@ -444,7 +450,7 @@ function onKey(ev) {
   }
   ev.preventDefault();
   ev.stopPropagation();
-  if (ev.repeat && !isLabel) return; // a held Enter must not save sentence after sentence
+  if (ev.repeat) return; // a held key is one press: a held Enter must not save sentence after sentence
   card.key({ key, shift: ev.shiftKey && key === "Enter", t: ev.timeStamp });
 }
 
