@@ -20,7 +20,8 @@ from label_app.workspace import Workspace
 S = st.session_state
 CARD_KEY = "ann_card"
 # less empty space above the card, so the whole card fits a 1366x768 screen
-_COMPACT = "<style>.stMainBlockContainer { padding-top: 2.2rem; padding-bottom: 1rem; }</style>"
+_COMPACT = ("<style>.stMainBlockContainer { padding-top: 1.6rem; padding-bottom: 1rem; }"
+            ".stMainBlockContainer h1 { padding: 0 0 0.25rem 0; font-size: 1.6rem; }</style>")
 
 
 def _session() -> CardSession:
@@ -62,10 +63,10 @@ def _card(ws: Workspace, annotator: str, order: str, mode: str, model: Any | Non
 
 
 def render() -> None:
+    st.title("Annotate")
     ws = workspace()
     annotator = pick_annotator("ann")
     if not annotator:
-        st.title("Annotate")
         st.info("Pick a name to start; it is kept in the page address, so a bookmark resumes your session.")
         return
     st.html(_COMPACT)
