@@ -269,3 +269,12 @@ def test_suggestion_marked_on_the_buttons_and_accepted(serve: Callable[[Project]
     row = rows_of(project, "lea")[-1]
     assert (row["sentence_id"], row["source"]) == (sid, "suggestion-accepted") and row["model_version"]
     assert row["topic"] and row["stance"]
+    # five accepts back to back: five sentences, each saved once (the old page re-saved one sentence)
+    page.wait_for_function("() => { const M = globalThis.__labelCard; return !M.pending && !M.queue.length; }")
+    for _ in range(5):
+        page.keyboard.press("Shift+Enter")
+    expect(page.get_by_test_id("annPosition")).to_have_text(re.compile(r"sentence 7 of \d+"))
+    page.wait_for_function("() => { const M = globalThis.__labelCard; return !M.pending && !M.queue.length; }")
+    rows = rows_of(project, "lea")
+    assert len(rows) == 6 and len({r["sentence_id"] for r in rows}) == 6
+    assert all(r["source"] == "suggestion-accepted" and r["topic"] and r["stance"] for r in rows)
