@@ -264,6 +264,15 @@ def test_suggestion_marked_on_the_buttons_and_accepted(serve: Callable[[Project]
     expect(page.get_by_test_id("annKeys")).to_contain_text("Shift+Enter: accept suggestion & next.")
     SCREENSHOT_HINT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT_HINT))
+    # choosing another topic moves the stance mark to the stance suggested for that topic, and says so;
+    # the topic mark stays on the model's topic (the hint never mixes the two)
+    model_topic = page.locator(".task-topic button.opt[data-suggested=true] .n").inner_text()
+    other = "security" if model_topic != "security" else "trade"
+    page.keyboard.press({"security": "3", "trade": "1"}[other])
+    expect(page.locator(".task-stance button.opt[data-suggested=true]")).to_contain_text(f"for {other}")
+    expect(page.locator(".task-topic button.opt[data-suggested=true] .n")).to_have_text(model_topic)
+    page.keyboard.press("Escape")
+    expect(page.locator(".task-stance button.opt[data-suggested=true]")).not_to_contain_text("for ")
     page.keyboard.press("Shift+Enter")
     expect(page.get_by_test_id("annSentence")).not_to_have_attribute("data-sid", sid)
     row = rows_of(project, "lea")[-1]

@@ -250,9 +250,10 @@ class Card {
     if (!s) return null;
     const t = this.sel.topic.length === 1 ? this.sel.topic[0] : "";
     const by = s.stance_by_topic || {};
-    const hit = (t && by[t]) || by[""];
+    const own = t && by[t] ? by[t] : null; // the stance suggested for the annotator's topic, when there is one
+    const hit = own || by[""];
     if (!hit || !hit[0]) return null;
-    return { name: hit[0], prob: hit[1], given: t && t !== s.topic ? t : "" };
+    return { name: hit[0], prob: hit[1], given: own && t !== s.topic ? t : "" };
   }
 
   renderChoices() {
