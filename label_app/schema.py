@@ -17,7 +17,7 @@ MULTI_SEP = "|"
 _NAME_RE = re.compile(r"^[^\s|,\"'=+@\-\t\r\n][^|\t\r\n]{0,63}$")
 _KEY_RE = re.compile(r"^[a-z0-9]$")
 _LABEL_KEYS = {"name", "description", "key"}
-_TASK_KEYS = {"labels", "multi_label", "target", "description"}
+_TASK_KEYS = {"labels", "multi_label", "target", "description", "optional"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Task:
     multi_label: bool = False
     target: str = ""
     description: str = ""
+    # optional: a label may leave this task empty without being asked (the Annotate card asks otherwise)
+    optional: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -128,6 +130,9 @@ def _parse_task(name: str, raw: object, source: str) -> Task:
     desc = raw.get("description", "")
     if not isinstance(desc, str):
         raise _fail(source, f"[{name}].description", "must be a string")
+    optional = raw.get("optional", False)
+    if not isinstance(optional, bool):
+        raise _fail(source, f"[{name}].optional", "must be true or false")
     labels_raw = raw.get("labels")
     if labels_raw is None:
         raise _fail(source, f"[{name}].labels", "is missing")
@@ -163,7 +168,7 @@ def _parse_task(name: str, raw: object, source: str) -> Task:
         if not isinstance(key, str) or (key and not _KEY_RE.match(key)):
             raise _fail(source, f"{where}.key", f"{key!r} must be one lower-case letter or digit")
         labels.append(Label(lname, ldesc, key))
-    return Task(name, tuple(labels), multi, target, desc)
+    return Task(name, tuple(labels), multi, target, desc, optional)
 
 
 def parse_schema(text: str, source: str = "schema.toml") -> Schema:

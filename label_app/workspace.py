@@ -56,13 +56,27 @@ class SentenceView:
 
 @dataclass
 class Progress:
-    mine: int
-    labelled: int
+    """Counts for the Annotate page's progress line (sentences of the current corpus)."""
+
+    mine: int  # the annotator's current labels
+    labelled: int  # sentences labelled (or marked not-a-sentence) by anyone, the starter labels included
     total: int
+    left: int = 0  # sentences the queue would still give this annotator in the chosen order
+    by_people: int = 0  # sentences labelled by someone other than the starter annotator (STARTER_ANNOTATOR)
 
     @property
     def share(self) -> float:
         return self.labelled / self.total if self.total else 0.0
+
+    @property
+    def people_share(self) -> float:
+        return self.by_people / self.total if self.total else 0.0
+
+
+# the annotator name of the labels shipped with the project (labels/labels.csv): they are not people's progress
+STARTER_ANNOTATOR = "seed"
+# labels per hour is noise before this many seconds of work
+RATE_AFTER_SECONDS = 180.0
 
 
 def rate_per_hour(count: int, started: float, now: float) -> float:
@@ -71,13 +85,50 @@ def rate_per_hour(count: int, started: float, now: float) -> float:
     return count / hours
 
 
+def labels_per_hour(count: int, started: float | None, now: float, after: float = RATE_AFTER_SECONDS) -> float | None:
+    """Labels per hour since `started` (epoch seconds, the session's first save), or None before `after`
+    seconds have passed (two labels in the first minute are not a rate)."""
+    if started is None or now - started < after:
+        return None
+    return count / ((now - started) / 3600.0)
+
+
 def decide_source(action: str, topic: str, stance: str, suggestion: Suggestion | None,
-                  shown: bool) -> tuple[str, str]:
-    """(source, model_version) for a saved action: accepted/corrected only when a suggestion was shown."""
+                  shown: bool, accepted: bool = False) -> tuple[str, str]:
+    """(source, model_version) for a saved action.
+
+    `suggestion` is the model's own suggestion (its topic, and the stance given that topic); `shown` says it
+    was visible; `accepted` says the annotator explicitly accepted it (Shift+Enter, or Enter on untouched
+    pre-selected choices). model_version is set whenever a suggestion was shown, so a row records that:
+    - suggestion-accepted: an explicit accept, and the label is the suggestion;
+    - suggestion-corrected: a suggestion was shown and the label differs from it;
+    - manual with a model_version: shown, but the annotator chose the same label themselves;
+    - manual without one: no suggestion was shown.
+    """
     if action != "label" or suggestion is None or not shown:
         return "manual", ""
     same = (topic or "") == (suggestion.topic or "") and (stance or "") == (suggestion.stance or "")
-    return ("suggestion-accepted" if same else "suggestion-corrected"), suggestion.model_id
+    if not same:
+        return "suggestion-corrected", suggestion.model_id
+    return ("suggestion-accepted" if accepted else "manual"), suggestion.model_id
+
+
+def article_title(title: str, source: str, first_line: str = "", limit: int = 90) -> str:
+    """The title to show for an article: its heading line; when the corpus only has the file name (no heading
+    line), the start of the article's first line, cut at a word within `limit` characters."""
+    from pathlib import PurePosixPath
+
+    title = (title or "").strip()
+    stem = PurePosixPath((source or "").split("#", 1)[0]).stem
+    if title and title != stem and title != source:
+        return title
+    line = " ".join((first_line or "").split())
+    if not line:
+        return title or stem
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    return (cut or line[:limit]) + "…"
 
 
 class Workspace:
@@ -117,6 +168,9 @@ class Workspace:
         self.seg_kind: list[str] = df["kind"].tolist()
         self.seg_article: list[str] = df["article_id"].tolist()
         self.row_of: dict[str, int] = {sid: i for i, sid in enumerate(df["sentence_id"].tolist())}
+        if not hasattr(self, "_people_done"):
+            self._people_done: dict[str, int] = {}
+        self._people_n = sum(1 for sid in self._people_done if sid in self.row_of)
         starts: dict[str, int] = {}
         ends: dict[str, int] = {}
         for i, aid in enumerate(self.seg_article):
@@ -170,6 +224,24 @@ class Workspace:
     def _on_changes(self, changes: list) -> None:
         if hasattr(self, "queue"):
             self.queue.apply(changes)
+        self._count_people(changes)
+
+    def _count_people(self, changes: list) -> None:
+        # per sentence, how many annotators other than the starter have a done action as their latest
+        for sid, who, old, new in changes:
+            if who == STARTER_ANNOTATOR:
+                continue
+            delta = int(new.action in DONE_ACTIONS) - int(old is not None and old.action in DONE_ACTIONS)
+            if not delta:
+                continue
+            before = self._people_done.get(sid, 0)
+            after = before + delta
+            if after > 0:
+                self._people_done[sid] = after
+            else:
+                self._people_done.pop(sid, None)
+            if sid in self.row_of and (before > 0) != (after > 0):
+                self._people_n += 1 if after > 0 else -1
 
     def sync(self) -> None:
         """Pick up rows other processes appended, a corpus re-ingested elsewhere, and settings another server
@@ -213,15 +285,32 @@ class Workspace:
         """The annotator's last `n` sentences of this corpus, latest first."""
         return [s for s in self.index.recent(annotator, n + 5) if s in self.row_of][:n]
 
-    def progress(self, annotator: str) -> Progress:
-        return Progress(self.index.label_count(annotator), self.queue.labelled_count(), len(self.queue))
+    def progress(self, annotator: str, order: str | None = None) -> Progress:
+        """The annotator's and the project's progress; `left` is for the queue `order` (default: the setting)."""
+        order = order or self.settings.queue_order
+        return Progress(self.index.label_count(annotator), self.queue.labelled_count(), len(self.queue),
+                        left=self.left_for(annotator, order), by_people=self.labelled_by_people())
+
+    def left_for(self, annotator: str, order: str) -> int:
+        """How many sentences the queue would still give `annotator` in `order` (O(corpus) numpy, no Python loop).
+
+        Without overlap (or in article order) that is every sentence they have not handled; with an overlap,
+        the sentences they have not handled that still need an annotator."""
+        return self.queue.remaining_for(annotator, order)
+
+    def labelled_by_people(self) -> int:
+        """Corpus sentences labelled (or marked not-a-sentence) by anyone but STARTER_ANNOTATOR (kept current
+        from the index's changes, O(1) here)."""
+        return self._people_n
 
     # ------------------------------------------------------------ saving
 
     def save(self, annotator: str, sentence_id: str, action: str = "label", topic: str = "", stance: str = "",
-             suggestion: Suggestion | None = None, shown: bool = False, seconds: float | None = None) -> dict[str, Any]:
+             suggestion: Suggestion | None = None, shown: bool = False, seconds: float | None = None,
+             accepted: bool = False) -> dict[str, Any]:
         """Append one action to the store (on disk when this returns) and update the index and queue.
 
+        `suggestion`/`shown`/`accepted` decide the row's source (see decide_source).
         Raises LabelAppError subclasses (the label is then NOT saved): claims.ClaimLost when the sentence
         went to other annotators while it was open and has the annotators it needs.
         """
@@ -229,7 +318,7 @@ class Workspace:
         if sentence_id not in self.row_of:
             raise LabelAppError(f"sentence {sentence_id!r} is not in the corpus")
         i = self.row_of[sentence_id]
-        source, model_version = decide_source(action, topic, stance, suggestion, shown)
+        source, model_version = decide_source(action, topic, stance, suggestion, shown, accepted)
         row = store.LabelRow(sentence_id=sentence_id, text=self.seg_text[i], annotator=annotator, topic=topic,
                              stance=stance, article_id=self.seg_article[i], source=source,
                              model_version=model_version, seconds=seconds, action=action)
@@ -266,6 +355,32 @@ class Workspace:
             while len(self._suggestions) > 2000:
                 self._suggestions.popitem(last=False)
         return sug
+
+    def stance_by_topic(self, model: Any | None, sentence_id: str) -> dict[str, tuple[str, float]]:
+        """The stance suggestion for each topic the annotator may choose: {'' (the model's own topic) or topic
+        name: (stance, probability)}; one model call for all topics, memoised per model id. Empty without a
+        stance model. The Annotate card uses it to mark the stance for the chosen topic with no round trip."""
+        base = self.suggestion(model, sentence_id)
+        if base is None or not base.stance:
+            return {}
+        key = (model.model_id, sentence_id, "\x00by-topic")
+        with self._lock:
+            hit = self._suggestions.get(key)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        out: dict[str, tuple[str, float]] = {"": (base.stance, float(base.stance_prob))}
+        others = [t for t in self.schema.topic.names if t != base.topic]
+        text = self.seg_text[self.row_of[sentence_id]]
+        if others:
+            preds = model.predict([text] * len(others), topics=others)
+            for t, p in zip(others, preds, strict=True):
+                if p.stance:
+                    out[t] = (p.stance, float(p.stance_prob or 0.0))
+        if base.topic:
+            out[base.topic] = out[""]
+        with self._lock:
+            self._suggestions[key] = out  # type: ignore[assignment]
+        return out
 
     def _known_suggestion(self, model_id: str, sentence_id: str) -> Suggestion | None:
         """From the model's predictions for the queue or its pre-label file, without predicting."""
@@ -399,20 +514,27 @@ def progress_over_time(events: list[tuple[str, str, str]]) -> pd.DataFrame:
     return df[["time", "annotator", "labels"]]
 
 
-def annotate_keys_help(schema: Schema) -> str:
-    """One line listing every shortcut, as shown on the Annotate page."""
+def annotate_keys_help(schema: Schema, accept: bool = True, back: bool = False) -> str:
+    """One line listing the shortcuts that work on the card right now, as shown on the Annotate page.
+
+    `accept`: a suggestion is shown that Shift+Enter accepts; `back`: the card is a sentence the annotator
+    went back to (→ then returns without saving)."""
     def keys(task: str) -> str:
         return " ".join(f"{lab.key}={lab.name}" for lab in schema.task(task).labels if lab.key)
-    return (f"Topic: {keys('topic')}. Stance: {keys('stance')}. Enter: save & next. Shift+Enter: accept "
-            "suggestion & next. →: skip. ←: back. Delete: not a sentence. Esc: clear choices.")
+    parts = [f"Topic: {keys('topic')}.", f"Stance: {keys('stance')}.", "Enter: save & next."]
+    if accept:
+        parts.append("Shift+Enter: accept suggestion & next.")
+    parts.append("→: forward (no change)." if back else "→: skip.")
+    parts += ["←: back.", "Delete: not a sentence.", "Esc: clear choices.", "?: guidelines."]
+    return " ".join(parts)
 
 
 def now() -> float:
     return time.time()
 
 
-__all__ = ["BrowseFilter", "Progress", "SentenceView", "Workspace", "decide_source", "filter_browse",
-           "label_counts", "progress_over_time", "rate_per_hour"]
+__all__ = ["BrowseFilter", "Progress", "SentenceView", "Workspace", "article_title", "decide_source", "filter_browse",
+           "label_counts", "labels_per_hour", "progress_over_time", "rate_per_hour"]
 
 
 def _row_suggestion(model_id: str, r: pd.Series) -> Suggestion | None:

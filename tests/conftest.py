@@ -47,3 +47,43 @@ def run_cli(*args: str, cwd: Path | None = None, module: str = "label_app") -> s
     return subprocess.run(
         [sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=300
     )
+
+
+# ---------------------------------------------------------------- the Annotate card under AppTest
+
+def card_data(at: object) -> dict:
+    """The data the Annotate page sent to its card (label_app.components.card) in the last run."""
+    import json
+
+    cards = at.get("bidi_component")  # type: ignore[attr-defined]
+    assert len(cards) == 1, f"expected one annotation card, found {len(cards)}"
+    return json.loads(cards[0].proto.json)
+
+
+def card_send(at: object, action: str = "label", topic: tuple[str, ...] | list[str] = (),
+              stance: tuple[str, ...] | list[str] = (), accept: bool = False, na: tuple[str, ...] = (),
+              seq: int | None = None, client: str = "test-client", sentence_id: str | None = None) -> dict:
+    """Send one card action as the browser does (the trigger value `action`) and rerun; returns the new card data.
+
+    AppTest has no driver for components-v2 elements, so the trigger is put into the widget states of the run
+    (the aggregated `events` trigger widget Streamlit registers for the component)."""
+    import json
+
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    d = card_data(at)
+    if seq is None:
+        seq = getattr(at, "_card_seq", 0) + 1
+    at._card_seq = max(seq, getattr(at, "_card_seq", 0))  # type: ignore[attr-defined]
+    payload = {"client": client, "seq": seq, "card": d["card"],
+               "sentence_id": d["sentence_id"] if sentence_id is None else sentence_id, "action": action,
+               "topic": list(topic), "stance": list(stance), "accept": accept, "na": list(na)}
+    el = at.get("bidi_component")[0]  # type: ignore[attr-defined]
+    states = at._tree.get_widget_states()  # type: ignore[attr-defined]
+    w = WidgetState(id=_make_trigger_id(el.proto.id, "events"))
+    w.json_trigger_value = json.dumps([{"event": "action", "value": payload}])
+    states.widgets.append(w)
+    at._run(widget_state=states)  # type: ignore[attr-defined]
+    assert not at.exception, at.exception  # type: ignore[attr-defined]
+    return card_data(at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import card_data, card_send
 from streamlit.testing.v1 import AppTest
 
 from label_app import store
@@ -49,7 +50,7 @@ def corpus_sentences(project: Project) -> int:
 
 
 def shown_sentence(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("#### "))
+    return card_data(at)["text"]
 
 
 def test_pick_annotator_goes_into_the_url(app_project: Project) -> None:
@@ -62,42 +63,40 @@ def test_pick_annotator_goes_into_the_url(app_project: Project) -> None:
     at.button[0].click().run()
     assert not at.exception
     assert at.query_params["annotator"] == ["sara"] or at.query_params["annotator"] == "sara"
-    assert at.button(key="ann_save")
+    assert card_data(at)["sentence_id"]
 
 
 def test_label_by_choices_saves_before_the_next_sentence(app_project: Project) -> None:
     at = open_app()
-    first = shown_sentence(at)
-    assert any("sentence 1 of 18" in c.value for c in at.caption)
-    press(at, "ann_topic_trade")
-    assert at.button(key="ann_topic_trade").proto.type == "primary"
-    press(at, "ann_stance_favor")
-    press(at, "ann_save")
+    first = card_data(at)
+    assert first["position"] == "sentence 1 of 18"
+    d = card_send(at, topic=["trade"], stance=["favor"])
     rows = log_rows(app_project)
-    assert [(r["annotator"], r["topic"], r["stance"], r["action"], r["source"]) for r in rows] == [
-        ("sara", "trade", "favor", "label", "manual")]
+    assert [(r["annotator"], r["topic"], r["stance"], r["action"], r["source"], r["sentence_id"]) for r in rows] == [
+        ("sara", "trade", "favor", "label", "manual", first["sentence_id"])]
     assert float(rows[0]["seconds"]) >= 0
-    assert at.success[0].value == "Saved trade · favor for sentence 1 of 18."
-    assert shown_sentence(at) != first
-    assert any("sentence 2 of 18" in c.value for c in at.caption)
-    assert at.metric[0].value == "1"
+    assert d["status"] == {"kind": "success", "text": "Saved trade · favor for sentence 1 of 18."}
+    assert d["ack"] == {"client": "test-client", "seq": 1}  # the browser shows this card only after the ack
+    assert d["text"] != first["text"] and d["position"] == "sentence 2 of 18"
+    assert d["progress"].startswith("1 yours · ")
     # the new sentence starts with no choice made
-    assert at.button(key="ann_topic_trade").proto.type == "secondary"
+    assert d["selection"] == {"topic": [], "stance": []}
 
 
 def test_save_without_a_choice_is_refused(app_project: Project) -> None:
-    at = press(open_app(), "ann_save")
-    assert at.error[0].value == "Choose a topic or a stance first (or press → to skip)."
+    at = open_app()
+    d = card_send(at)
+    assert d["status"] == {"kind": "error", "text": "Choose a topic or a stance first (or press → to skip)."}
     assert log_rows(app_project) == []
 
 
 def test_skip_and_not_a_sentence(app_project: Project) -> None:
     at = open_app()
     first = shown_sentence(at)
-    press(at, "ann_skip")
+    card_send(at, "skip")
     second = shown_sentence(at)
     assert second != first
-    press(at, "ann_notsent")
+    card_send(at, "not-sentence")
     assert shown_sentence(at) not in (first, second)
     assert [r["action"] for r in log_rows(app_project)] == ["skip", "not-sentence"]
     # a reload (new session, same URL) resumes after the handled sentences
@@ -109,20 +108,18 @@ def test_back_and_relabel(app_project: Project) -> None:
     texts = []
     for topic in ("trade", "energy"):
         texts.append(shown_sentence(at))
-        press(at, f"ann_topic_{topic}")
-        press(at, "ann_save")
-    press(at, "ann_btn_back")
-    assert shown_sentence(at) == texts[1]
-    assert at.button(key="ann_topic_energy").proto.type == "primary"  # their label, pre-filled
-    press(at, "ann_btn_back")
-    assert shown_sentence(at) == texts[0]
-    assert at.warning[0].value.startswith("Going back (2 of 2); you saved label: trade / -.")
-    press(at, "ann_topic_security")
-    press(at, "ann_stance_against")
-    press(at, "ann_save")
+        card_send(at, topic=[topic], na=("stance",))
+    d = card_send(at, "back")
+    assert d["text"] == texts[1]
+    assert d["selection"] == {"topic": ["energy"], "stance": []}  # their label, pre-filled
+    d = card_send(at, "back")
+    assert d["text"] == texts[0]
+    assert d["back"].startswith("Going back (2 of 2); you saved label: trade / -.")
+    assert "→: forward (no change)." in d["keys_help"] and [a["id"] for a in d["actions"]][:2] == ["save", "forward"]
+    card_send(at, topic=["security"], stance=["against"])
     # saved, and moved forward to the more recent one
     assert shown_sentence(at) == texts[1]
-    press(at, "ann_skip")  # "Forward" in back mode: leaves the label as it was
+    card_send(at, "forward")  # leaves the label as it was
     assert shown_sentence(at) not in texts
     latest = store.current_labels(app_project)
     assert sorted((r["topic"], r["stance"]) for r in latest) == [("energy", ""), ("security", "against")]
@@ -138,19 +135,19 @@ def test_two_annotators_get_different_sentences(app_project: Project) -> None:
 
 
 def test_article_text_is_never_rendered_as_html(app_project: Project) -> None:
-    (app_project.seeds_dir / "zz.txt").write_text(
-        "<script>alert('x')</script> is what the attacker wrote into this very long sentence today.\n")
+    text = "<script>alert('x')</script> is what the attacker wrote into this very long sentence today."
+    (app_project.seeds_dir / "zz.txt").write_text(text + "\n")
     for f in app_project.seeds_dir.glob("0*.txt"):
         f.unlink()
     at = open_app()
-    assert shown_sentence(at) == (r"#### \<script\>alert\(\'x\'\)\</script\> is what the attacker wrote into this "
-                                  r"very long sentence today\.")
+    assert shown_sentence(at) == text  # sent as data; the card sets it with textContent (see test_browser)
+    js = (Path(APP).parent / "components" / "card" / "card.js").read_text()
+    assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "outerHTML" not in js
 
 
 def test_browse_filter_search_and_relabel(app_project: Project) -> None:
     at = open_app()
-    press(at, "ann_topic_energy")
-    press(at, "ann_save")
+    card_send(at, topic=["energy"], na=("stance",))
     at.switch_page("views/browse.py").run()
     assert not at.exception
     df = at.dataframe(key="br_table").value
@@ -180,8 +177,7 @@ def test_browse_filter_search_and_relabel(app_project: Project) -> None:
 
 def test_data_versions_diff_and_exports(app_project: Project) -> None:
     at = open_app()
-    press(at, "ann_topic_trade")
-    press(at, "ann_save")
+    card_send(at, topic=["trade"], na=("stance",))
     at.switch_page("views/data.py").run()
     at.text_input(key="data_note").input("first batch")
     at.button[0].click().run()  # the form's submit button
@@ -192,8 +188,7 @@ def test_data_versions_diff_and_exports(app_project: Project) -> None:
     assert any(c.value == "1 → current: 0 added, 0 changed, 0 removed" for c in at.caption)
     assert store.read_manifest(app_project)[0]["rows"] == 1
     at.switch_page("views/annotate.py").run()
-    press(at, "ann_topic_energy")
-    press(at, "ann_save")
+    card_send(at, topic=["energy"], na=("stance",))
     at.switch_page("views/data.py").run()
     assert any(c.value == "1 → current: 1 added, 0 changed, 0 removed" for c in at.caption)
     labels = [b.label for b in at.get("download_button")]
@@ -235,9 +230,7 @@ def test_upload_a_good_label_file_and_articles(app_project: Project) -> None:
 
 def test_dashboard_without_a_model(app_project: Project) -> None:
     at = open_app()
-    press(at, "ann_topic_trade")
-    press(at, "ann_stance_favor")
-    press(at, "ann_save")
+    card_send(at, topic=["trade"], stance=["favor"])
     at.switch_page("views/dashboard.py").run()
     assert not at.exception
     assert at.info[0].value == "No model trained yet: run `python -m train` to train one."
@@ -285,23 +278,43 @@ def test_accept_a_suggestion_records_the_model(app_project: Project) -> None:
     trained_project(app_project)
     save_settings(app_project, Settings(suggestion_mode="hint"))
     at = open_app()
-    hint = at.info[0].value
-    assert hint.startswith("Model suggestion (Shift+Enter accepts it): topic ")
-    press(at, "ann_accept")
+    d = card_data(at)
+    sug = d["suggestion"]
+    assert sug["topic"] and 0 < sug["topic_prob"] <= 1 and sug["model"]
+    stance, prob = sug["stance_by_topic"][""]
+    assert sug["stance_by_topic"][sug["topic"]] == [stance, prob]
+    assert "Shift+Enter: accept suggestion & next." in d["keys_help"]
+    assert d["selection"] == {"topic": [], "stance": []} and not d["prefilled"]
+    # what Shift+Enter sends: the suggestion, explicitly accepted
+    card_send(at, topic=[sug["topic"]], stance=[stance], accept=True)
     row = [r for r in log_rows(app_project) if r["annotator"] == "sara"][0]
-    assert row["source"] == "suggestion-accepted" and row["model_version"]
-    assert f"topic {row['topic']} (" in hint and f"stance {row['stance']} (" in hint
+    assert (row["topic"], row["stance"]) == (sug["topic"], stance)
+    assert row["source"] == "suggestion-accepted" and row["model_version"] == sug["model"]
+    # the same choice made with the label keys and Enter is not an accept: shown, chosen independently
+    d = card_data(at)
+    sug = d["suggestion"]
+    card_send(at, topic=[sug["topic"]], stance=[sug["stance_by_topic"][""][0]])
+    row = [r for r in log_rows(app_project) if r["annotator"] == "sara"][-1]
+    assert (row["source"], row["model_version"]) == ("manual", sug["model"])
+
+
+def test_hidden_suggestions_leave_no_hint(app_project: Project) -> None:
+    trained_project(app_project)
+    save_settings(app_project, Settings(suggestion_mode="hidden"))
+    d = card_data(open_app())
+    assert d["suggestion"] is None and not d["accept"]
+    assert "Shift+Enter" not in d["keys_help"] and "accept" not in [a["id"] for a in d["actions"]]
 
 
 def test_preselected_suggestion_corrected(app_project: Project) -> None:
     trained_project(app_project)
     save_settings(app_project, Settings(suggestion_mode="preselect"))
     at = open_app()
-    chosen = [b.label for b in at.button if b.key.startswith("ann_topic_") and b.proto.type == "primary"]
-    assert len(chosen) == 1
-    other = next(n for n in ("trade", "energy") if n != chosen[0])
-    press(at, f"ann_topic_{other}")
-    press(at, "ann_save")
+    d = card_data(at)
+    assert d["prefilled"] and len(d["selection"]["topic"]) == 1
+    assert d["selection"]["topic"] == [d["suggestion"]["topic"]]
+    other = next(n for n in ("trade", "energy") if n != d["selection"]["topic"][0])
+    card_send(at, topic=[other], stance=d["selection"]["stance"])
     row = [r for r in log_rows(app_project) if r["annotator"] == "sara"][0]
     assert (row["topic"], row["source"]) == (other, "suggestion-corrected")
 
@@ -309,17 +322,16 @@ def test_preselected_suggestion_corrected(app_project: Project) -> None:
 def test_disk_full_shows_label_not_saved_and_stays(app_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_app()
     first = shown_sentence(at)
-    press(at, "ann_topic_trade")
 
     def full_disk(fd: int, data: bytes) -> int:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store.os, "write", full_disk)  # the disk fills up before Save
-    press(at, "ann_save")
+    d = card_send(at, topic=["trade"], stance=["favor"])
     monkeypatch.undo()
-    assert any("label NOT saved: No space left on device" in e.value for e in at.error)
-    assert shown_sentence(at) == first  # the page did not move on
-    assert not at.success
+    assert d["status"]["kind"] == "error" and "label NOT saved: No space left on device" in d["status"]["text"]
+    assert d["text"] == first  # the page did not move on
+    assert d["ack"]["seq"] == 1  # answered, so the browser keeps the card (and the choices) instead of resending
     assert log_rows(app_project) == []
 
 

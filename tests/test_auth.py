@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import card_send, run_cli
 from streamlit.testing.v1 import AppTest
 
 from label_app import auth, store
@@ -152,8 +152,7 @@ def test_sign_in_is_required_when_users_exist(team_project: Project) -> None:
     assert "annotator" not in at.query_params
     assert not [w for w in at.text_input if w.key == "ann_name"]
     assert any(c.value == "Signed in as **sara** (annotator)" for c in at.sidebar.caption)
-    at.button(key="ann_topic_trade").click().run()
-    at.button(key="ann_save").click().run()
+    card_send(at, topic=["trade"], na=("stance",))  # the Annotate card's save, as the browser sends it
     assert [r["annotator"] for r in store.read_log(team_project).rows] == ["sara"]
     at.button(key="auth_sign_out").click().run()
     assert [t.value for t in at.title] == ["Sign in"]

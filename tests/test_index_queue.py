@@ -83,7 +83,9 @@ def test_queue_uncertain_order_and_overlap() -> None:
 
 def test_decide_source() -> None:
     sug = Suggestion("m7", "trade", 0.8, "favor", 0.6, 0.4)
-    assert decide_source("label", "trade", "favor", sug, True) == ("suggestion-accepted", "m7")
+    assert decide_source("label", "trade", "favor", sug, True, accepted=True) == ("suggestion-accepted", "m7")
+    # the same label chosen without an explicit accept: shown (the model is recorded), not accepted
+    assert decide_source("label", "trade", "favor", sug, True) == ("manual", "m7")
     assert decide_source("label", "energy", "favor", sug, True) == ("suggestion-corrected", "m7")
     assert decide_source("label", "trade", "favor", sug, False) == ("manual", "")
     assert decide_source("skip", "", "", sug, True) == ("manual", "")

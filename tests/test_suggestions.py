@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import card_data, card_send
 from streamlit.testing.v1 import AppTest
 
 from label_app import store
@@ -184,16 +185,9 @@ def open_annotate(project: Project, monkeypatch: pytest.MonkeyPatch, mode: str) 
     return at
 
 
-def press(at: AppTest, key: str) -> AppTest:
-    at.button(key=key).click().run()
-    assert not at.exception
-    return at
-
-
 def _new_article_sentence(ws: Workspace, at: AppTest) -> tuple[str, str]:
-    shown = next(m.value for m in at.markdown if m.value.startswith("#### "))
-    new_ids = [s for s in ws.sentence_ids if ws.view(s).source.endswith("new_article.txt")]
-    sid = next(s for s in new_ids if shown.endswith(ws.view(s).text.split()[-1].replace(".", r"\.")))
+    sid = card_data(at)["sentence_id"]
+    assert ws.view(sid).source.endswith("new_article.txt")
     return sid, ws.view(sid).text
 
 
@@ -206,47 +200,44 @@ def test_unseen_sentence_gets_a_suggestion_and_its_stance_follows_the_topic(
     sid, text = _new_article_sentence(ws, at)  # every seed sentence is labelled: the queue is at the new one
     assert sid not in read_prelabels(project, model.model_id).index
     expected = predict(model, [text])[0]
-    assert at.info[0].value == (f"Model suggestion (Shift+Enter accepts it): {expected.describe()}  ·  "
-                                f"model {model.model_id}")
-    assert f"topic {expected.topic} (" in at.info[0].value and "%)" in at.info[0].value  # with its confidence
-    # the annotator picks another topic: the stance suggestion is recomputed for it
+    sug = card_data(at)["suggestion"]
+    # marked on the option buttons with its confidence: the model's topic, and the stance given that topic
+    assert (sug["model"], sug["topic"]) == (model.model_id, expected.topic)
+    assert sug["topic_prob"] == pytest.approx(expected.topic_prob, abs=1e-4)
+    assert sug["stance_by_topic"][""][0] == expected.stance
+    # the stance for each topic the annotator may choose is there too, so the card follows the chosen topic
+    # with no round trip; it never mixes the model's topic with the chosen one (the stance says which topic)
     other = next(t for t in ("security", "trade") if t != expected.topic)
-    press(at, f"ann_topic_{other}")
     recomputed = for_topic(model, text, other, expected)
     assert recomputed.stance_topic == other
-    assert at.info[0].value == (f"Model suggestion (Shift+Enter accepts it): {recomputed.describe()}  ·  "
-                                f"model {model.model_id}")
-    press(at, "ann_accept")
+    stance, prob = sug["stance_by_topic"][other]
+    assert (stance, prob) == (recomputed.stance, pytest.approx(recomputed.stance_prob, abs=1e-4))
+    # Shift+Enter after choosing another topic: that topic and the stance suggested for it
+    card_send(at, topic=[other], stance=[stance], accept=True)
     row = store.read_log(project).rows[-1]
     assert (row["sentence_id"], row["topic"], row["stance"]) == (sid, other, recomputed.stance)
     assert (row["source"], row["model_version"]) == ("suggestion-corrected", model.model_id)
 
 
-def test_preselected_stance_follows_the_topic(project: Project, model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preselected_choices_and_the_stance_for_every_topic(
+        project: Project, model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     save_into_seeds(project, "new article.txt", NEW_ARTICLE.encode())
     at = open_annotate(project, monkeypatch, "preselect")
     ws = Workspace.open(project.root)
     _sid, text = _new_article_sentence(ws, at)
     base = predict(model, [text])[0]
-
-    def chosen(task: str) -> list[str]:
-        return [b.label for b in at.button if b.key.startswith(f"ann_{task}_") and b.proto.type == "primary"]
-
-    assert (chosen("topic"), chosen("stance")) == ([base.topic], [base.stance])
+    d = card_data(at)
+    assert d["prefilled"] and d["selection"] == {"topic": [base.topic], "stance": [base.stance]}
+    by_topic = d["suggestion"]["stance_by_topic"]
+    assert set(by_topic) == {""} | set(ws.schema.topic.names)
     other = next(t for t in ("security", "trade") if t != base.topic)
-    press(at, f"ann_topic_{base.topic}")  # unchoose the model's topic
-    press(at, f"ann_topic_{other}")
-    assert chosen("topic") == [other]
     recomputed = for_topic(model, text, other, base)
     assert recomputed.stance != base.stance  # this sentence's stance depends on the topic (trained model)
-    assert chosen("stance") == [recomputed.stance]
-    assert at.info[0].value == f"Model suggestion (pre-selected): {recomputed.describe()}  ·  model {model.model_id}"
-    # a stance the annotator picks is theirs: changing the topic again leaves it
-    press(at, f"ann_stance_{base.stance}")
-    press(at, f"ann_topic_{other}")
-    press(at, f"ann_topic_{base.topic}")
-    assert (chosen("topic"), chosen("stance")) == ([base.topic], [base.stance])
-    assert at.info[0].value == f"Model suggestion (pre-selected): {base.describe()}  ·  model {model.model_id}"
+    assert by_topic[other][0] == recomputed.stance
+    # Enter on the untouched pre-selected choices is the explicit accept of this mode
+    card_send(at, topic=[base.topic], stance=[base.stance], accept=True)
+    row = store.read_log(project).rows[-1]
+    assert (row["source"], row["model_version"]) == ("suggestion-accepted", model.model_id)
 
 
 def test_uncertain_order_is_extended_in_the_background() -> None:
