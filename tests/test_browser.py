@@ -29,8 +29,11 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1366, "height": 768}
-SCREENSHOT = REPO / "docs" / "annotate.png"
-SCREENSHOT_HINT = REPO / "docs" / "annotate-suggestion.png"
+# the docs' pictures are refreshed only on request (LABEL_APP_SCREENSHOTS=docs), so a test run leaves the tree clean
+_SHOTS = (REPO / "docs" if os.environ.get("LABEL_APP_SCREENSHOTS") == "docs"
+          else REPO / "tests" / "artifacts" / "screenshots")
+SCREENSHOT = _SHOTS / "annotate.png"
+SCREENSHOT_HINT = _SHOTS / "annotate-suggestion.png"
 
 pytestmark = [
     pytest.mark.browser,
@@ -155,7 +158,7 @@ def test_label_at_typing_speed_on_one_screen(serve: Callable[[Project], str], br
     # a label key highlights its option at once; the screenshot of the docs shows a choice being made
     page.keyboard.press("3")
     expect(page.get_by_test_id("annOpt-topic-security")).to_have_attribute("aria-pressed", "true")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
 
     # no silent half label: Enter with the stance empty asks; the second Enter saves it as not applicable
@@ -262,7 +265,7 @@ def test_suggestion_marked_on_the_buttons_and_accepted(serve: Callable[[Project]
     for text in marked.all_inner_texts():
         assert re.search(r"model \d+%", text), text
     expect(page.get_by_test_id("annKeys")).to_contain_text("Shift+Enter: accept suggestion & next.")
-    SCREENSHOT_HINT.parent.mkdir(exist_ok=True)
+    SCREENSHOT_HINT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT_HINT))
     # choosing another topic moves the stance mark to the stance suggested for that topic, and says so;
     # the topic mark stays on the model's topic (the hint never mixes the two)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import REPO
+from conftest import REPO, card_send
 from streamlit.testing.v1 import AppTest
 
 from label_app import auth, store
@@ -28,8 +28,7 @@ def test_the_address_and_the_name_box_give_one_annotator(project: Project, monke
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["annotator"] = "Sara"
     at.run()
-    at.button(key="ann_topic_trade").click().run()
-    at.button(key="ann_save").click().run()
+    card_send(at, topic=["trade"], stance=["favor"])
     assert not at.exception
     assert at.query_params["annotator"] in ("sara", ["sara"])  # the address is rewritten to the canonical name
     fresh = AppTest.from_file(APP, default_timeout=60)
@@ -37,8 +36,7 @@ def test_the_address_and_the_name_box_give_one_annotator(project: Project, monke
     fresh.text_input(key="ann_name").input("SARA")
     fresh.button[0].click().run()
     assert not fresh.exception
-    fresh.button(key="ann_topic_energy").click().run()
-    fresh.button(key="ann_save").click().run()
+    card_send(fresh, topic=["energy"], stance=["neutral"])
     assert [r["annotator"] for r in store.read_log(project).rows] == ["sara", "sara"]
 
 
