@@ -1,0 +1,62 @@
+"""The one text normalisation of the project: texts a person would call identical become identical.
+
+Every place that compares or stores sentence or line text goes through `normalise_text`: ingestion (article
+lines and sentences), article de-duplication, label import matching, pre-label sentence files and the app.
+Article ids and article de-duplication use `normalise_article`, which is the same per line and also
+collapses runs of blank lines.
+
+What `normalise_text` does, in this order:
+
+1. Unicode NFC (a composed `é` and `e` + combining accent are the same text).
+2. Line breaks: CRLF, CR, and the other Unicode line/paragraph breaks (VT, FF, NEL U+0085, U+2028, U+2029)
+   become LF.
+3. Invisible characters are removed: zero-width space U+200B, word joiner U+2060, BOM / zero-width no-break
+   space U+FEFF, Mongolian vowel separator U+180E, soft hyphen U+00AD. Zero-width (non-)joiners U+200C/U+200D
+   are kept: they are spelling in Persian, Arabic and Indic scripts and in emoji, not noise.
+4. Every other space character (tab, NBSP U+00A0, narrow NBSP U+202F, en/em/thin/hair spaces U+2000-U+200A,
+   ideographic space U+3000, ...: Unicode category Zs) becomes a plain space.
+5. Runs of spaces become one space; each line is trimmed; leading and trailing blank lines are dropped.
+
+Nothing else changes: case, quotes, dashes, digits and punctuation are kept as written (a curly quote and a
+straight quote are different characters an annotator can see).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_LINE_BREAKS_RE = re.compile(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u180e\u00ad"), None)
+# every Unicode space separator (category Zs) plus tab; built once from the Unicode tables
+_SPACES = "\t" + "".join(
+    ch for ch in map(chr, range(0x80, 0x3001)) if unicodedata.category(ch) == "Zs"
+)
+_SPACE_RE = re.compile("[" + re.escape(_SPACES) + "]")
+_RUN_RE = re.compile(r" {2,}")
+_BLANK_RUN_RE = re.compile(r"\n{3,}")
+
+
+def normalise_text(text: str) -> str:
+    """The canonical form of a sentence, a line or a whole text (see the module docstring for each step).
+
+    Line breaks are kept (as LF), so an article keeps its lines; a single sentence comes back as one
+    trimmed line. Idempotent: `normalise_text(normalise_text(t)) == normalise_text(t)`.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    text = _LINE_BREAKS_RE.sub("\n", text).translate(_INVISIBLE)
+    text = _RUN_RE.sub(" ", _SPACE_RE.sub(" ", text))
+    return "\n".join(line.strip() for line in text.split("\n")).strip("\n")
+
+
+def normalise_article(text: str) -> str:
+    """`normalise_text` plus runs of blank lines collapsed to one: the form article ids are computed from.
+
+    Two copies of an article that differ only in how many blank lines separate paragraphs are one article.
+    """
+    return _BLANK_RUN_RE.sub("\n\n", normalise_text(text))
+
+
+__all__ = ["normalise_article", "normalise_text"]

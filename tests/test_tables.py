@@ -1,0 +1,200 @@
+"""The one table reader (label_app.tables) and the one text normalisation (label_app.textnorm)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from label_app.errors import BadInput, BadLabelFile
+from label_app.tables import (
+    MAX_CELL_CHARS,
+    check_header,
+    decode_bytes,
+    encoding_note,
+    iter_rows,
+)
+from label_app.textnorm import normalise_article, normalise_text
+
+# ---------------------------------------------------------------- textnorm
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Iraq and Iran signed a deal. ", "Iraq and Iran signed a deal."),  # trailing space (issue case 4)
+        ("Iraq and\u00a0Iran signed a deal.", "Iraq and Iran signed a deal."),  # NBSP (issue case 4)
+        ("Iraq and\u202fIran\u3000met.", "Iraq and Iran met."),  # narrow NBSP, ideographic space
+        ("Iraq  and \t Iran", "Iraq and Iran"),  # runs of spaces and tabs
+        ("\ufeffTehran", "Tehran"),  # BOM
+        ("Teh\u200bran", "Tehran"),  # zero-width space
+        ("co\u00adoperation", "cooperation"),  # soft hyphen
+        ("Cafe\u0301", "Caf\u00e9"),  # NFC
+        ("a\r\nb\rc", "a\nb\nc"),  # CRLF / CR
+        ("a\u2028b", "a\nb"),  # Unicode line separator
+        ("  a  \n\n  b  \n", "a\n\nb"),  # lines trimmed, outer blank lines dropped
+        ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
+        ("\u201cQuoted\u201d \u2013 kept", "\u201cQuoted\u201d \u2013 kept"),  # quotes, dashes as written
+        ("", ""),
+    ],
+)
+def test_normalise_text(raw: str, expected: str) -> None:
+    assert normalise_text(raw) == expected
+    assert normalise_text(expected) == expected  # idempotent
+
+
+def test_normalise_article_collapses_blank_runs() -> None:
+    assert normalise_article("Title\n\n\n\nBody one.\n \nBody two.") == "Title\n\nBody one.\n\nBody two."
+    assert normalise_article("a\n\nb") == normalise_article("a\r\n\r\n\r\n\r\nb")
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def test_decode_utf8_with_and_without_bom() -> None:
+    assert decode_bytes("Tehran – Baghdad".encode(), "a.csv") == ("Tehran – Baghdad", "utf-8")
+    assert decode_bytes(b"\xef\xbb\xbftext", "a.csv") == ("text", "utf-8")
+
+
+def test_decode_utf16_with_bom() -> None:
+    assert decode_bytes("text,topic\n".encode("utf-16"), "a.csv") == ("text,topic\n", "utf-16")
+
+
+def test_decode_cp1252_accepted_with_note() -> None:
+    text, enc = decode_bytes("caf\u00e9 \u201cquoted\u201d".encode("cp1252"), "labels.csv")
+    assert (text, enc) == ("caf\u00e9 \u201cquoted\u201d", "cp1252")
+    assert encoding_note("labels.csv", enc) == (
+        "labels.csv: not UTF-8, read as Windows-1252 (cp1252); save it as UTF-8 if accented letters look wrong")
+    assert encoding_note("labels.csv", "utf-8") is None
+
+
+def test_decode_binary_refused() -> None:
+    with pytest.raises(BadInput, match=r"^junk.txt: binary file, not text \(contains NUL bytes\)$"):
+        decode_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "junk.txt")
+    with pytest.raises(BadInput, match=r"^junk.txt: binary file, not text \(control characters\)$"):
+        decode_bytes(bytes(range(1, 32)) * 20, "junk.txt")
+
+
+# ---------------------------------------------------------------- header
+
+
+def test_header_padded_names_stripped() -> None:  # issue case 7: `text, topic, stance`
+    assert check_header(["text", " topic", " stance "], "labels.csv") == ["text", "topic", "stance"]
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["text", "topic", "stance", "topic"], "labels.csv: duplicate column 'topic' (columns 2 and 4)"),
+        (["id", "text", "title", "text"], "labels.csv: duplicate column 'text' (columns 2 and 4)"),
+        (["text", "topic ", " topic"], "labels.csv: duplicate column 'topic' (columns 2 and 3)"),
+        (["text", "", "stance"], "labels.csv: blank column name (column 2)"),
+        (["text", "  ", "stance"], "labels.csv: blank column name (column 2)"),
+    ],
+)
+def test_header_refused(names: list[str], message: str) -> None:
+    with pytest.raises(BadInput) as err:
+        check_header(names, "labels.csv")
+    assert str(err.value) == message
+
+
+def test_header_error_class_chosen_by_caller() -> None:
+    with pytest.raises(BadLabelFile):
+        check_header(["a", "a"], "x.csv", error=BadLabelFile)
+
+
+# ---------------------------------------------------------------- rows
+
+
+def test_csv_rows_numbered_by_start_line() -> None:
+    text = 'text, topic\n"two\nlines",a\n\nplain,b\n'
+    assert list(iter_rows(text, "csv", "t.csv")) == [
+        (2, {"text": "two\nlines", "topic": "a"}),
+        (5, {"text": "plain", "topic": "b"}),
+    ]
+
+
+def test_csv_duplicate_header_through_iter_rows() -> None:  # issue case 7, both forms
+    for text, col in (("text,topic,stance,topic\nx,a,b,c\n", "topic"), ("id,text,title,text\n1,x,t,y\n", "text")):
+        with pytest.raises(BadInput) as err:
+            list(iter_rows(text, "csv", "labels.csv"))
+        assert str(err.value) == f"labels.csv: duplicate column '{col}' (columns 2 and 4)"
+
+
+def test_csv_required_columns_and_short_long_rows() -> None:
+    with pytest.raises(BadInput, match=r"^t.csv: missing column\(s\) text \(found: body\)$"):
+        list(iter_rows("body\nx\n", "csv", "t.csv", required=["text"]))
+    assert list(iter_rows("text,topic\nx\n", "csv", "t.csv")) == [(2, {"text": "x", "topic": ""})]
+    with pytest.raises(BadInput, match=r"^t.csv: line 3: 3 cells but the header has 2 columns$"):
+        list(iter_rows("text,topic\nx,a\ny,b,c\n", "csv", "t.csv"))
+
+
+def test_csv_empty_and_broken() -> None:
+    with pytest.raises(BadInput, match=r"^t.csv: empty table \(no header line\)$"):
+        list(iter_rows("", "csv", "t.csv"))
+    with pytest.raises(BadInput, match=r"^t.csv: line 2: broken CSV"):
+        list(iter_rows('text\n"unterminated\n', "csv", "t.csv"))
+
+
+def test_csv_cell_up_to_the_article_limit() -> None:  # issue case 6: a 141,149-character cell
+    big = ("Iran and Iraq agreed on trade. " * 4600)[:141_149]
+    rows = list(iter_rows(f'id,text\n1,"{big}"\n2,short\n', "csv", "articles.csv"))
+    assert [(n, len(r["text"])) for n, r in rows] == [(2, 141_149), (3, 5)]
+
+
+def test_cell_over_the_limit_refused_with_row() -> None:
+    big = "x" * (MAX_CELL_CHARS + 1)
+    with pytest.raises(BadInput, match=r"^a.jsonl: line 1: column 'text' holds 20,971,521 characters"):
+        list(iter_rows(json.dumps({"text": big}) + "\n", "jsonl", "a.jsonl"))
+    with pytest.raises(BadInput, match=r"^a.csv: line 2: broken CSV: field larger than field limit"):
+        list(iter_rows(f"text\n{big}\n", "csv", "a.csv"))
+
+
+def test_jsonl_rows() -> None:
+    text = '{"text": "a", " topic": null, "n": 3}\n\n{"text": "b", "topic": "x", "n": 1.5, "tags": ["p"]}\n'
+    assert list(iter_rows(text, "jsonl", "t.jsonl")) == [
+        (1, {"text": "a", "topic": "", "n": "3"}),
+        (3, {"text": "b", "topic": "x", "n": "1.5", "tags": '["p"]'}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"text": "a", "topic": "x", "topic": "y"}', "t.jsonl: line 1: duplicate column 'topic' (columns 2 and 3)"),
+        ('["a"]', "t.jsonl: line 1: needs a JSON object per line, got an array"),
+        ("{bad", "t.jsonl: line 1: not valid JSON (Expecting property name enclosed in double quotes)"),
+        ('{"body": "a"}', "t.jsonl: line 1: missing field(s) text"),
+    ],
+)
+def test_jsonl_refused(line: str, message: str) -> None:
+    with pytest.raises(BadInput) as err:
+        list(iter_rows(line + "\n", "jsonl", "t.jsonl", required=["text"]))
+    assert str(err.value) == message
+
+
+def test_sources_bytes_path_stream_agree(tmp_path: Path) -> None:
+    text = "text,topic\ncaf\u00e9,a\n"
+    path = tmp_path / "labels.csv"
+    path.write_bytes(text.encode("cp1252"))
+    notes: list[str] = []
+    expected = [(2, {"text": "caf\u00e9", "topic": "a"})]
+    assert list(iter_rows(path, "csv", "labels.csv", notes=notes)) == expected
+    assert list(iter_rows(path.read_bytes(), "csv", "labels.csv", notes=notes)) == expected
+    assert list(iter_rows(io.StringIO(text, newline=""), "csv", "labels.csv")) == expected
+    assert notes == [encoding_note("labels.csv", "cp1252")] * 2
+    (tmp_path / "u.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert list(iter_rows(tmp_path / "u.csv", "csv", "u.csv")) == expected
+
+
+def test_binary_path_refused(tmp_path: Path) -> None:
+    (tmp_path / "junk.csv").write_bytes(b"text\n\x00\x01\x02")
+    with pytest.raises(BadLabelFile, match=r"^junk.csv: binary file, not text \(contains NUL bytes\)$"):
+        list(iter_rows(tmp_path / "junk.csv", "csv", "junk.csv", error=BadLabelFile))
+
+
+def test_unknown_format() -> None:
+    with pytest.raises(BadInput, match=r"^t.xlsx: unknown table format 'xlsx' \(use csv or jsonl\)$"):
+        list(iter_rows("", "xlsx", "t.xlsx"))
