@@ -85,7 +85,7 @@ def test_binary_and_undecodable_files_are_reported_and_skipped(project):
     (project.seeds_dir / "notes.pdf").write_bytes(b"%PDF-1.4")
     rep = ingest(project)
     skipped = dict(rep.skipped)
-    assert skipped["image.txt"] == "binary file (contains NUL bytes)"
+    assert skipped["image.txt"] == "binary file, not text (contains NUL bytes)"
     assert skipped["empty.txt"] == "empty file"
     assert skipped["notes.pdf"] == "unsupported file type '.pdf' (use .txt, .md, .csv, .jsonl)"
     assert rep.articles == 5
@@ -94,7 +94,7 @@ def test_binary_and_undecodable_files_are_reported_and_skipped(project):
 def test_cp1252_text_is_decoded_and_noted(empty_project):
     (empty_project.seeds_dir / "old.txt").write_bytes("Caf\u00e9 talks \u201cwent well\u201d in Baghdad.".encode("cp1252"))
     rep = ingest(empty_project)
-    assert rep.articles == 1 and ("old.txt", "decoded as cp1252") in rep.notes
+    assert rep.articles == 1 and ("old.txt", "not UTF-8, read as cp1252") in rep.notes
     assert load_corpus(empty_project)["text"].tolist() == ["Caf\u00e9 talks \u201cwent well\u201d in Baghdad."]
 
 
@@ -108,8 +108,8 @@ def test_csv_and_jsonl_inputs(empty_project):
     rep = ingest(empty_project)
     assert rep.articles == 3
     assert dict(rep.skipped) == {
-        "bad.csv": "needs a 'text' column (found: body)",
-        "bad.jsonl": "line 2: not valid JSON",
+        "bad.csv": "missing column(s) text (found: body)",
+        "bad.jsonl": "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
     }
     df = load_corpus(empty_project)
     assert df[df["text"] == "Iraq pays for gas."]["title"].tolist() == ["Gas deal"]
@@ -145,5 +145,7 @@ def test_cli_ingest_prints_summary(project):
     res = run_cli("ingest", "--project", str(project.root))
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[0] == (
-        "5 articles (5 new), 81 sentences, 7 non-sentence lines, from 6 files; 0 files skipped"
+        "5 articles (5 new, 0 changed, 0 removed), 81 sentences, 7 non-sentence lines, from 6 files; "
+        "0 files skipped"
     )
+    assert res.stdout.splitlines()[1:] == ["  note: dup.txt: same text as 000_5719b8656de3c067.txt: kept once"]

@@ -132,7 +132,7 @@ def setup_project(root: Path) -> Path:
 
 def check_segmenter(corpus: Path, n: int) -> dict:
     from label_app.corpus import read_article_file
-    from train.prelabel_segment import check_same_segments
+    from label_app.corpus import check_same_segments
 
     files = sorted(corpus.rglob("*.txt"))[:n]
     texts = [read_article_file(f, f.name)[0][0].text for f in files]

@@ -6,6 +6,7 @@ import streamlit as st
 
 from label_app.errors import LabelAppError
 from label_app.ui import access, annotator_from_url, current_model, md_escape, workspace
+from label_app.views.orphans import render_orphans
 from label_app.workspace import BrowseFilter, filter_browse
 
 MAX_ROWS = 5000
@@ -53,6 +54,7 @@ def render() -> None:
         if st.button("Compute model confidence for every sentence", key="br_predict"):
             preds = ws.ensure_predictions(model)
     df = ws.browse_frame(preds)
+    render_orphans(ws)
 
     titles = {a: t for a, t in zip(df["article_id"], df["title"], strict=True)}
     with st.sidebar:
