@@ -3,6 +3,11 @@
     .venv/bin/python bench/segmentation/run.py            # all candidates installed
     .venv/bin/python bench/segmentation/run.py --verbose  # print each miss
 
+Then ingestion throughput: `label_app.corpus.ingest` of a temporary project (outside the repository) whose
+seeds/ holds N BBC News articles (--ingest-articles, default 500), first ingest (everything read and
+segmented) and a re-ingest with nothing changed, next to the old spaCy-sentencizer segmentation of the same
+texts as the baseline.
+
 Candidates: the corpus's segmenter (`label_app.corpus.segment_articles`, what ingestion uses), the old
 line + spaCy sentencizer rule (`sentencizer`), pysbd, sentencex and nupunkt (when installed). Throughput is
 sentences per second over the project's seed articles plus BBC News paragraphs from $BENCH_DATA (default
@@ -69,10 +74,50 @@ def paragraphs(limit: int) -> list[str]:
     return paras[:limit]
 
 
+def bench_ingest(n: int) -> None:
+    import shutil
+    import tempfile
+
+    from label_app.corpus import get_nlp, ingest
+    from label_app.project import Project
+
+    bbc = DATA / "bbc_news" / "data.csv"
+    if not bbc.exists():
+        print("ingest: no BBC News data found; skipped")
+        return
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    try:
+        for name in ("pysbd", "spacy sentencizer (baseline)"):
+            root = work / name.split()[0]
+            (root / "seeds").mkdir(parents=True)
+            (root / "labels").mkdir()
+            shutil.copy(REPO / "labels" / "schema.toml", root / "labels")
+            with open(bbc, encoding="utf-8", newline="") as fh:
+                for i, row in enumerate(csv.DictReader(fh)):
+                    if i >= n:
+                        break
+                    (root / "seeds" / f"bbc{i:05d}.txt").write_text(row["text"], "utf-8")
+            project = Project.at(root)
+            nlp = get_nlp() if name.startswith("spacy") else None
+            t0 = time.perf_counter()
+            rep = ingest(project, nlp=nlp)
+            first = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            ingest(project, nlp=nlp)
+            again = time.perf_counter() - t0
+            mb = sum(p.stat().st_size for p in (root / "seeds").iterdir()) / 1e6
+            print(f"ingest {name:30s} {rep.articles} articles ({mb:.1f} MB), {rep.sentences} sentences: "
+                  f"{first:6.1f} s = {rep.articles / first:6.1f} articles/s, {rep.sentences / first:7,.0f} "
+                  f"sentences/s; re-ingest unchanged {again:.2f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--paragraphs", type=int, default=3000)
+    ap.add_argument("--ingest-articles", type=int, default=500, help="0 to skip the ingestion benchmark")
     args = ap.parse_args()
     from segmentation_cases import CASES
 
@@ -95,6 +140,8 @@ def main() -> None:
         med = statistics.median(times)
         print(f"{name:20s} {ok:3d}/{len(CASES)} exact   {n / med:9,.0f} sentences/s ({n} sentences, "
               f"median {med:.2f} s)")
+    if args.ingest_articles:
+        bench_ingest(args.ingest_articles)
 
 
 if __name__ == "__main__":

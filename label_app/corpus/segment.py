@@ -34,16 +34,21 @@ from ..errors import BadInput
 from ..project import Project
 from .lines import KIND_META, KIND_SENTENCE, SENTENCE_FINAL, classify_line, has_words, split_lines
 
-# pysbd and spaCy get at most this many characters at once; longer lines are cut at whitespace
+# spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
-SEGMENTER_NAME = "pysbd-0.3-news-1"
+SEGMENTER_NAME = "pysbd-0.3-news-3"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
 
 _UNAMBIGUOUS_FINAL = "。！？｡﹒﹗﹖؟۔।॥։።။។‼⁇⁈⁉"
 _CUT_RE = re.compile(rf"[{_UNAMBIGUOUS_FINAL}]+[\"'»«”’)\]}}」』】〕〉》）］｝]*\s*")
+# pysbd gets at most this many characters at once (its time grows faster than linearly with the length)
+PYSBD_MAX_CHARS = 3000
+_SURE_BOUNDARY_RE = re.compile(r"(?<=\s)[a-z]{3,}[.!?][\"'”’)]*\s+(?=[A-Z])")
 # a boundary is possible only at one of these: sentence punctuation, a list marker, a bullet
 _MAYBE_BOUNDARY_RE = re.compile(r"[.!?…]|(?:^|\s)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[•◦▪‣⁃●]")
 _NEWS_ABBREVIATIONS = ["approx", "est", "ca", "incl", "excl", "amb", "dept", "govt", "intl", "natl"]
+# titles written before a name ("Oil Min. Ihsan Ismail", "Amb. Masjedi"): never a sentence end before it
+_NEWS_TITLES = ["min", "amb", "pres", "cpt", "cmdt", "hon", "fr"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,10 @@ def _pysbd() -> Any:
         """pysbd's English rules with a few abbreviations news text uses that pysbd's list lacks."""
 
         class Abbreviation(English.Abbreviation):
-            ABBREVIATIONS = sorted(set(English.Abbreviation.ABBREVIATIONS) | set(_NEWS_ABBREVIATIONS))
+            ABBREVIATIONS = sorted(set(English.Abbreviation.ABBREVIATIONS) | set(_NEWS_ABBREVIATIONS)
+                                   | set(_NEWS_TITLES))
+            PREPOSITIVE_ABBREVIATIONS = sorted(set(English.Abbreviation.PREPOSITIVE_ABBREVIATIONS)
+                                               | set(_NEWS_TITLES))
 
     seg = pysbd.Segmenter(language="en", clean=False)
     seg.language_module = NewsEnglish
@@ -129,6 +137,24 @@ def _unambiguous_parts(line: str) -> list[str]:
     return [p for p in parts if p]
 
 
+def _pysbd_chunks(piece: str) -> Iterator[str]:
+    """Cut a piece longer than PYSBD_MAX_CHARS (pysbd's time grows faster than its input) at the last sure
+    boundary before the limit: a fully lower-case word ending in . ! ? (closing quotes allowed), then a
+    capital; failing that, at the last space."""
+    while len(piece) > PYSBD_MAX_CHARS:
+        window = piece[:PYSBD_MAX_CHARS]
+        cut = -1
+        for m in _SURE_BOUNDARY_RE.finditer(window):
+            cut = m.end()
+        if cut < PYSBD_MAX_CHARS // 4:
+            cut = window.rfind(" ", PYSBD_MAX_CHARS // 4)
+            cut = cut if cut > 0 else PYSBD_MAX_CHARS
+        yield piece[:cut].strip()
+        piece = piece[cut:].strip()
+    if piece:
+        yield piece
+
+
 def needs_segmenter(piece: str) -> bool:
     """False when `piece` cannot hold a sentence boundary (then it is one sentence as it is)."""
     return bool(_MAYBE_BOUNDARY_RE.search(piece))
@@ -137,12 +163,12 @@ def needs_segmenter(piece: str) -> bool:
 def split_sentence_line(line: str) -> list[str]:
     """The sentences of one sentence line (see the module docstring), in order, each stripped."""
     out: list[str] = []
-    for long_piece in _pieces(line):
-        for piece in _unambiguous_parts(long_piece):
-            if not needs_segmenter(piece):
-                out.append(piece)
-            else:
-                out.extend(_join_orphans(_pysbd_sentences(piece), piece))
+    for piece in _unambiguous_parts(line):
+        if not needs_segmenter(piece):
+            out.append(piece)
+        else:
+            for chunk in _pysbd_chunks(piece):
+                out.extend(_join_orphans(_pysbd_sentences(chunk), chunk))
     return out
 
 
