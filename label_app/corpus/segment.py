@@ -36,16 +36,23 @@ from .lines import KIND_META, KIND_SENTENCE, SENTENCE_FINAL, classify_line, has_
 
 # spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
-SEGMENTER_NAME = "pysbd-0.3-news-3"
+SEGMENTER_NAME = "pysbd-0.3-news-5"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
 
 _UNAMBIGUOUS_FINAL = "。！？｡﹒﹗﹖؟۔।॥։።။។‼⁇⁈⁉"
 _CUT_RE = re.compile(rf"[{_UNAMBIGUOUS_FINAL}]+[\"'»«”’)\]}}」』】〕〉》）］｝]*\s*")
 # pysbd gets at most this many characters at once (its time grows faster than linearly with the length)
 PYSBD_MAX_CHARS = 3000
-_SURE_BOUNDARY_RE = re.compile(r"(?<=\s)[a-z]{3,}[.!?][\"'”’)]*\s+(?=[A-Z])")
-# a boundary is possible only at one of these: sentence punctuation, a list marker, a bullet
-_MAYBE_BOUNDARY_RE = re.compile(r"[.!?…]|(?:^|\s)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[•◦▪‣⁃●]")
+# "a sure boundary": a whole word (lower case, or capitalised) that is no known abbreviation, or a number
+# of 3+ digits or a percentage, then . ! or ? (and closing quotes/brackets), then space and a capital
+# (optionally after an opening quote/bracket). pysbd splits there too; initials, acronyms, dotted
+# abbreviations and list numbers never match and are left to pysbd.
+_SURE_BOUNDARY_RE = re.compile(
+    r"(?:^|(?<=[\s(]))([A-Za-z]?[a-z]{2,}|\d{3,}|\d+%)[\"'”’)\]]*[.!?]+[\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z])")
+_TRAILING_END_RE = re.compile(r"[.!?…\"'”’»)\]]+$")
+# a boundary is possible only at one of these: sentence punctuation (not a decimal point), a list marker,
+# a bullet
+_MAYBE_BOUNDARY_RE = re.compile(r"\.(?!\d)|(?<!\d)\.|[!?…]|(?:^|\s)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[•◦▪‣⁃●]")
 _NEWS_ABBREVIATIONS = ["approx", "est", "ca", "incl", "excl", "amb", "dept", "govt", "intl", "natl"]
 # titles written before a name ("Oil Min. Ihsan Ismail", "Amb. Masjedi"): never a sentence end before it
 _NEWS_TITLES = ["min", "amb", "pres", "cpt", "cmdt", "hon", "fr"]
@@ -137,18 +144,32 @@ def _unambiguous_parts(line: str) -> list[str]:
     return [p for p in parts if p]
 
 
+@lru_cache(maxsize=1)
+def _abbreviations() -> frozenset[str]:
+    return frozenset(a.lower() for a in _pysbd().language_module.Abbreviation.ABBREVIATIONS)
+
+
+def _sure_parts(piece: str) -> list[str]:
+    """Cut a piece at its sure boundaries (see _SURE_BOUNDARY_RE): the boundaries pysbd would find there
+    too, without running it; what remains between them is left to pysbd."""
+    abbreviations = _abbreviations()
+    parts: list[str] = []
+    start = 0
+    for m in _SURE_BOUNDARY_RE.finditer(piece):
+        if m.group(1).lower() in abbreviations:
+            continue
+        parts.append(piece[start:m.end()].strip())
+        start = m.end()
+    parts.append(piece[start:].strip())
+    return [p for p in parts if p]
+
+
 def _pysbd_chunks(piece: str) -> Iterator[str]:
-    """Cut a piece longer than PYSBD_MAX_CHARS (pysbd's time grows faster than its input) at the last sure
-    boundary before the limit: a fully lower-case word ending in . ! ? (closing quotes allowed), then a
-    capital; failing that, at the last space."""
+    """Cut a piece longer than PYSBD_MAX_CHARS (pysbd's time grows faster than its input) at the last
+    space before the limit (only a piece with no sure boundary in it gets here)."""
     while len(piece) > PYSBD_MAX_CHARS:
-        window = piece[:PYSBD_MAX_CHARS]
-        cut = -1
-        for m in _SURE_BOUNDARY_RE.finditer(window):
-            cut = m.end()
-        if cut < PYSBD_MAX_CHARS // 4:
-            cut = window.rfind(" ", PYSBD_MAX_CHARS // 4)
-            cut = cut if cut > 0 else PYSBD_MAX_CHARS
+        cut = piece.rfind(" ", PYSBD_MAX_CHARS // 4, PYSBD_MAX_CHARS)
+        cut = cut if cut > 0 else PYSBD_MAX_CHARS
         yield piece[:cut].strip()
         piece = piece[cut:].strip()
     if piece:
@@ -156,18 +177,20 @@ def _pysbd_chunks(piece: str) -> Iterator[str]:
 
 
 def needs_segmenter(piece: str) -> bool:
-    """False when `piece` cannot hold a sentence boundary (then it is one sentence as it is)."""
-    return bool(_MAYBE_BOUNDARY_RE.search(piece))
+    """False when `piece` cannot hold a sentence boundary before its end (then it is one sentence as it is):
+    no . ! ? … list marker or bullet except the sentence-final punctuation it ends with."""
+    return bool(_MAYBE_BOUNDARY_RE.search(_TRAILING_END_RE.sub("", piece)))
 
 
 def split_sentence_line(line: str) -> list[str]:
     """The sentences of one sentence line (see the module docstring), in order, each stripped."""
     out: list[str] = []
     for piece in _unambiguous_parts(line):
-        if not needs_segmenter(piece):
-            out.append(piece)
-        else:
-            for chunk in _pysbd_chunks(piece):
+        for part in _sure_parts(piece):
+            if not needs_segmenter(part):
+                out.append(part)
+                continue
+            for chunk in _pysbd_chunks(part):
                 out.extend(_join_orphans(_pysbd_sentences(chunk), chunk))
     return out
 
