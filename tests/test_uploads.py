@@ -104,3 +104,13 @@ def test_data_page_refuses_binary_and_asks_before_replacing(tmp_path: Path, monk
     assert corpus["article_id"].nunique() == 5
     labelled = {lab["sentence_id"] for lab in store.current_labels(project)}
     assert len(labelled & set(corpus["sentence_id"])) == 83  # one sentence changed: one orphan, 83 attached
+
+
+def test_table_with_the_same_name_is_offered_once_and_replaced(empty_project: Project) -> None:
+    table = b'id,text\n1,"Iraq pays for gas."\n2,"Talks resume in May."\n'
+    upload_articles(empty_project, [("batch.csv", table)])
+    newer = table + b'3,"A third article."\n'
+    [check] = check_uploads(empty_project, [("batch.csv", newer)])
+    assert [(d.source, d.same_name) for d in check.duplicates] == [("batch.csv", True)]
+    res = upload_articles(empty_project, [("batch.csv", newer)], replace={"batch.csv": "batch.csv"})
+    assert res.replaced == ["batch.csv"] and res.report.articles == 3 and res.report.new_articles == 1

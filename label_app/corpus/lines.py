@@ -70,6 +70,8 @@ def ends_sentence(line: str) -> bool:
 def word_count(line: str) -> int:
     """Words in a line: space-separated tokens, with runs of a spaceless script (Chinese, Japanese, Thai...)
     counted as one word per two characters, so a Chinese paragraph is not 'one word'."""
+    if not _SPACELESS_RE.search(line):
+        return len(line.split())
     n = 0
     for token in line.split():
         spaceless = len(_SPACELESS_RE.findall(token))

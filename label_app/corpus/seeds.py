@@ -106,18 +106,25 @@ def near_duplicates(upload_name: str, upload_sentences: list[str], corpus: list[
 
     `upload_sentences`: the upload's sentence texts; `corpus`: records of `iter_corpus_records` (source,
     title, segments). An article matches when its file has the same (sanitised) name, or when at least
-    `threshold` of the upload's sentences (normalised) are among its sentences. Best match first.
+    `threshold` of the upload's sentences (normalised) are among its sentences; a table with the same name
+    is offered once, as its file. Best match first.
     """
     clean = safe_filename(upload_name)
     mine = {normalise_text(s) for s in upload_sentences if normalise_text(s)}
     out = []
+    named: set[str] = set()
     for rec in corpus:
         src = rec["source"]
-        same_name = Path(src.split("#", 1)[0]).name == clean and "#" not in src
+        file = src.split("#", 1)[0]
         theirs = {normalise_text(t) for t, k in rec["segments"] if k == "sentence"}
         shared = len(mine & theirs) / len(mine) if mine else 0.0
-        if same_name or shared >= threshold:
-            out.append(NearDuplicate(src, rec.get("title", ""), same_name, shared))
+        if shared >= threshold:
+            out.append(NearDuplicate(src, rec.get("title", ""), Path(file).name == clean, shared))
+            named.add(file)
+        elif Path(file).name == clean and file not in named:
+            # a table is one file of many articles: it is offered once, as the file
+            out.append(NearDuplicate(file, rec.get("title", "") if file == src else file, True, 0.0))
+            named.add(file)
     return sorted(out, key=lambda d: (not d.same_name, -d.shared, d.source))
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from ..errors import BadInput
 from ..project import Project
-from .lines import KIND_META, KIND_SENTENCE, SENTENCE_FINAL, classify_line, has_words, split_lines
+from .lines import KIND_META, KIND_SENTENCE, classify_line, has_words, split_lines
 
 # spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
@@ -40,6 +40,7 @@ SEGMENTER_NAME = "pysbd-0.3-news-5"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
 
 _UNAMBIGUOUS_FINAL = "。！？｡﹒﹗﹖؟۔।॥։።။។‼⁇⁈⁉"
+_UNAMBIGUOUS_RE = re.compile(f"[{_UNAMBIGUOUS_FINAL}]")
 _CUT_RE = re.compile(rf"[{_UNAMBIGUOUS_FINAL}]+[\"'»«”’)\]}}」』】〕〉》）］｝]*\s*")
 # pysbd gets at most this many characters at once (its time grows faster than linearly with the length)
 PYSBD_MAX_CHARS = 3000
@@ -133,7 +134,7 @@ def _pieces(line: str) -> Iterator[str]:
 
 def _unambiguous_parts(line: str) -> list[str]:
     """Cut a line after unambiguous sentence-final punctuation of other scripts (CJK, Arabic, Indic...)."""
-    if not any(ch in SENTENCE_FINAL and ch in _UNAMBIGUOUS_FINAL for ch in line):
+    if not _UNAMBIGUOUS_RE.search(line):
         return [line]
     parts: list[str] = []
     start = 0
