@@ -36,7 +36,7 @@ from .lines import KIND_META, KIND_SENTENCE, classify_line, has_words, split_lin
 
 # spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
-SEGMENTER_NAME = "pysbd-0.3-news-5"
+SEGMENTER_NAME = "pysbd-0.3-news-6"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
 
 _UNAMBIGUOUS_FINAL = "。！？｡﹒﹗﹖؟۔।॥։።။។‼⁇⁈⁉"
@@ -44,16 +44,17 @@ _UNAMBIGUOUS_RE = re.compile(f"[{_UNAMBIGUOUS_FINAL}]")
 _CUT_RE = re.compile(rf"[{_UNAMBIGUOUS_FINAL}]+[\"'»«”’)\]}}」』】〕〉》）］｝]*\s*")
 # pysbd gets at most this many characters at once (its time grows faster than linearly with the length)
 PYSBD_MAX_CHARS = 3000
-# "a sure boundary": a whole word (lower case, or capitalised) that is no known abbreviation, or a number
-# of 3+ digits or a percentage, then . ! or ? (and closing quotes/brackets), then space and a capital
+# "a sure boundary": a whole word (lower case, capitalised or all capitals) that is no known abbreviation,
+# or an amount (3+ digits, 1,000, 2.5, 4%, $3bn, £250m: never a bare 1-2 digit list number), then . ! or ? (and closing quotes/brackets), then space and a capital
 # (optionally after an opening quote/bracket). pysbd splits there too; initials, acronyms, dotted
 # abbreviations and list numbers never match and are left to pysbd.
 _SURE_BOUNDARY_RE = re.compile(
-    r"(?:^|(?<=[\s(]))([A-Za-z]?[a-z]{2,}|\d{3,}|\d+%)[\"'”’)\]]*[.!?]+[\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z])")
+    r"(?:^|(?<=[\s(]))([A-Za-z]?[a-z]{2,}|[A-Z]{2,}|[£$€¥]?\d[\d,]*\.\d+(?:%|bn|m|k)?|[£$€¥]\d[\d,]*(?:bn|m|k)?|\d{1,3}(?:,\d{3})+|\d{3,}|\d+(?:%|bn|m))[\"'”’)\]]*[.!?]+[\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z])")
 _TRAILING_END_RE = re.compile(r"[.!?…\"'”’»)\]]+$")
-# a boundary is possible only at one of these: sentence punctuation (not a decimal point), a list marker,
-# a bullet
-_MAYBE_BOUNDARY_RE = re.compile(r"\.(?!\d)|(?<!\d)\.|[!?…]|(?:^|\s)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[•◦▪‣⁃●]")
+# a boundary is possible only at one of these: an ellipsis; a full stop that is not inside a word or number
+# (followed by a lower-case letter, digit, comma...), not followed by a lower-case word, and not inside a
+# dotted acronym (U.S., U.N.); ! ? …; a list marker; a bullet
+_MAYBE_BOUNDARY_RE = re.compile(r"\.{2,}|\.(?![a-z0-9,;:\-]|\s+[a-z]|[A-Za-z]\.)|[!?…]|(?:^|\s)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[•◦▪‣⁃●]")
 _NEWS_ABBREVIATIONS = ["approx", "est", "ca", "incl", "excl", "amb", "dept", "govt", "intl", "natl"]
 # titles written before a name ("Oil Min. Ihsan Ismail", "Amb. Masjedi"): never a sentence end before it
 _NEWS_TITLES = ["min", "amb", "pres", "cpt", "cmdt", "hon", "fr"]
