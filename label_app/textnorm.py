@@ -45,8 +45,9 @@ def normalise_text(text: str) -> str:
     """
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text)
-    text = _LINE_BREAKS_RE.sub("\n", text).translate(_INVISIBLE)
+    if not text.isascii():  # ASCII text is already NFC and holds no invisible characters
+        text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _LINE_BREAKS_RE.sub("\n", text)
     text = _RUN_RE.sub(" ", _SPACE_RE.sub(" ", text))
     return "\n".join(line.strip() for line in text.split("\n")).strip("\n")
 

@@ -177,3 +177,11 @@ def test_a_very_long_line_is_cut_only_between_sentences() -> None:
     texts = _segments(body)
     assert texts[:-1] == ["Iran and Iraq agreed to expand trade in gas and electricity."] * 2313
     assert texts[-1] == "Iran and Iraq agreed to expand trade in gas and electric"
+
+
+def test_a_line_broken_mid_sentence_is_joined_back() -> None:
+    assert _segments("It was a cold\nnight in Baghdad when the talks ended.") == [
+        "It was a cold night in Baghdad when the talks ended."]
+    assert _segments("features\ncontact manager\nevents, activities") == [
+        "features", "contact manager", "events, activities"]
+    assert _segments("Iran and Iraq\nsign a deal") == ["Iran and Iraq", "sign a deal"]

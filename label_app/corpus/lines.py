@@ -47,6 +47,9 @@ _BOILER_RE = re.compile(r"^[\W_]*(?:comments?|share(?:\s+this)?|print|email|read
                         r"[\W_]*$", re.I)
 _LETTERS_RE = re.compile(r"[^\W\d_]{2,}")
 HEADING_MAX_WORDS = 25
+# a line of at least this many words that does not end a sentence, followed by a line starting in lower case,
+# was broken in the middle of a sentence ("It was a cold" / "night in the city.") and is joined back
+JOIN_MIN_WORDS = 4
 # a list item: "1.", "2)", "1.)", "a.", "iv)" or a bullet, then a space; list items are content, not headings
 _LIST_ITEM_RE = re.compile(r"^(?:(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})(?:\.\)|[.)])|[•◦▪‣⁃●▸►*-])\s+\S")
 
@@ -107,7 +110,7 @@ def _continues(prev: str, nxt: str) -> bool:
         nxt[:1].islower()
         and not ends_sentence(prev)
         and not prev.rstrip().endswith((":", ";", "："))
-        and word_count(prev) >= 6
+        and word_count(prev) >= JOIN_MIN_WORDS
         and classify_line(prev) != KIND_META
     )
 

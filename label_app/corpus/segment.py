@@ -36,7 +36,7 @@ from .lines import KIND_META, KIND_SENTENCE, classify_line, has_words, split_lin
 
 # spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
-SEGMENTER_NAME = "pysbd-0.3-news-6"
+SEGMENTER_NAME = "pysbd-0.3-news-7"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
 
 _UNAMBIGUOUS_FINAL = "。！？｡﹒﹗﹖؟۔।॥։።။។‼⁇⁈⁉"
@@ -68,6 +68,9 @@ class Segment:
     kind: str
 
 
+_RE_CACHE = 8192
+
+
 @lru_cache(maxsize=1)
 def _pysbd() -> Any:
     import pysbd
@@ -84,6 +87,11 @@ def _pysbd() -> Any:
 
     seg = pysbd.Segmenter(language="en", clean=False)
     seg.language_module = NewsEnglish
+    # pysbd builds a pattern per abbreviation it meets and compiles it through the re module's cache (512
+    # patterns in CPython); its patterns outnumber that, so compiling again dominated its time. A larger
+    # cache only keeps compiled patterns longer: results are the same.
+    if getattr(re, "_MAXCACHE", _RE_CACHE) < _RE_CACHE:
+        re._MAXCACHE = _RE_CACHE  # type: ignore[attr-defined]
     return seg
 
 
