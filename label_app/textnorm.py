@@ -35,6 +35,7 @@ _SPACES = "\t" + "".join(
 _SPACE_RE = re.compile("[" + re.escape(_SPACES) + "]")
 _RUN_RE = re.compile(r" {2,}")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
+_ASCII_WORK_RE = re.compile(r"[\t\n\r\x0b\x0c]| {2}")
 
 
 def normalise_text(text: str) -> str:
@@ -45,6 +46,8 @@ def normalise_text(text: str) -> str:
     """
     if not text:
         return ""
+    if text.isascii() and not _ASCII_WORK_RE.search(text) and text[0] != " " and text[-1] != " ":
+        return text  # one line of plain ASCII, single-spaced and trimmed: already normal (most sentences)
     if not text.isascii():  # ASCII text is already NFC and holds no invisible characters
         text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
     text = _LINE_BREAKS_RE.sub("\n", text)
