@@ -145,8 +145,7 @@ def test_cli_ingest_prints_summary(project):
     res = run_cli("ingest", "--project", str(project.root))
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[0] == (
-        "5 articles (5 new, 0 changed, 0 removed), 81 sentences, 7 non-sentence lines, from 6 files; "
-        "0 files skipped"
+        "5 articles (5 new), 81 sentences, 7 non-sentence lines, from 6 files; 0 files skipped"
     )
     assert res.stdout.splitlines()[1:] == ["  note: dup.txt: same text as 000_5719b8656de3c067.txt: kept once"]
 

@@ -56,7 +56,7 @@ def test_issue_case_5_one_word_fix_keeps_17_of_18_labels(shipped: Project) -> No
     assert orphan.file == SEED0 and orphan.sentence_id == "a25cc58988ab5-0000"
     assert orphan.text.startswith("Tabnak \u2013 Despite Washington\u2019s continues campaign")
     lines = rep.summary().splitlines()
-    assert lines[0] == ("5 articles (0 new, 1 changed, 0 removed), 81 sentences, 7 non-sentence lines, "
+    assert lines[0] == ("5 articles (0 new, 1 changed), 81 sentences, 7 non-sentence lines, "
                         "from 5 files; 0 files skipped")
     assert lines[1] == ("1 label orphaned: the sentence's text is no longer in its article (kept in the log; "
                         "re-attach or drop them in Browse > Orphaned labels)")

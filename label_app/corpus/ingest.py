@@ -51,9 +51,11 @@ class IngestReport:
     attached_labels: int = 0
 
     def summary(self) -> str:
+        counts = [f"{self.new_articles} new"]
+        counts += [f"{self.changed_articles} changed"] if self.changed_articles else []
+        counts += [f"{self.removed_articles} removed"] if self.removed_articles else []
         lines = [
-            f"{self.articles} articles ({self.new_articles} new, {self.changed_articles} changed, "
-            f"{self.removed_articles} removed), {self.sentences} sentences, "
+            f"{self.articles} articles ({', '.join(counts)}), {self.sentences} sentences, "
             f"{self.non_sentences} non-sentence lines, from {self.files} files; "
             f"{len(self.skipped)} files skipped"
         ]
