@@ -64,6 +64,14 @@ def test_sentence_final_forms_make_sentence_lines(line: str) -> None:
     assert classify_line(line) == KIND_SENTENCE
 
 
+def test_a_closing_quote_is_never_a_sentence_of_its_own() -> None:
+    # "U.S." sends the line to pysbd, which leaves the closing quote alone; it is joined back
+    assert _segments("The U.S. envoy said: 'We will double our trade.'") == [
+        "The U.S. envoy said: 'We will double our trade.'"]
+    assert _segments("Dr. Salehi said: 'We agree.' Officials nodded.") == [
+        "Dr. Salehi said: 'We agree.'", "Officials nodded."]
+
+
 def test_issue_case_1_quoted_lines_are_queued_as_sentences() -> None:
     text = ("Iran and Iraq expand trade\n\nHe said: 'We will double our trade with Tehran within two years.'\n"
             "A spokesman added that 'nothing will stop this cooperation.'\n")
