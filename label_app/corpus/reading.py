@@ -22,6 +22,7 @@ TABLE_EXTS = frozenset({".csv", ".jsonl"})
 SUPPORTED_EXTS = ARTICLE_EXTS | TABLE_EXTS
 TITLE_MAX_CHARS = 200
 _FALLBACK_TITLE_CHARS = 80
+_TITLE_LOOK_CHARS = 8000  # the title is found in the article's start; the rest is not read for it
 
 
 @dataclass
@@ -49,7 +50,7 @@ def title_from(text: str, fallback: str) -> str:
     """An article's title: its first heading line (markdown '#' dropped) before its first sentence line,
     else its first sentence shortened to 80 characters, else `fallback`; at most 200 characters."""
     first_sentence = ""
-    for line in split_lines(text)[:12]:
+    for line in split_lines(text[:_TITLE_LOOK_CHARS])[:12]:
         kind = classify_line(line)
         if kind == KIND_HEADING:
             return line.lstrip("#").strip()[:TITLE_MAX_CHARS] or fallback
