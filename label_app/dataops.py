@@ -8,12 +8,25 @@ from pathlib import Path
 import pandas as pd
 
 from . import store
-from .corpus import SUPPORTED_EXTS, IngestReport, ingest, safe_filename, save_into_seeds
-from .errors import LabelAppError
+from .corpus import (
+    ARTICLE_EXTS,
+    KIND_SENTENCE,
+    MAX_ARTICLE_BYTES,
+    IngestReport,
+    NearDuplicate,
+    check_upload,
+    ingest,
+    iter_corpus_records,
+    near_duplicates,
+    replace_in_seeds,
+    safe_filename,
+    save_into_seeds,
+    segment_text,
+)
+from .errors import BadInput, LabelAppError
 from .project import Project
 from .schema import Schema
 
-MAX_ARTICLE_BYTES = 20 * 1024 * 1024
 MAX_LABEL_FILE_BYTES = 20 * 1024 * 1024
 DIFF_COLUMNS = ["change", "sentence_id", "annotator", "before", "after", "text"]
 
@@ -62,28 +75,82 @@ def import_upload(project: Project, schema: Schema, name: str, data: bytes, anno
 
 
 @dataclass
+class UploadCheck:
+    """What adding one uploaded file would do: refused (with the reason), or accepted with its articles and
+    the existing articles it may be a new version of (same file name, or mostly the same sentences)."""
+
+    name: str  # the sanitised file name it would get in seeds/
+    reason: str = ""  # why it is refused ('' when accepted)
+    articles: int = 0
+    duplicates: list[NearDuplicate] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.reason)
+
+
+def check_uploads(project: Project, files: list[tuple[str, bytes]],
+                  max_bytes: int = MAX_ARTICLE_BYTES) -> list[UploadCheck]:
+    """Check uploaded (name, bytes) pairs the way ingestion reads files, before anything is saved.
+
+    A file ingestion would skip (unsupported type, larger than `max_bytes` for .txt/.md, empty, binary,
+    broken table, no rows with text) is refused with ingestion's reason; an accepted single-article file is
+    compared with the corpus (`corpus.near_duplicates`).
+    """
+    corpus = None
+    out = []
+    for name, data in files:
+        clean = safe_filename(name or "article.txt")
+        check = UploadCheck(clean)
+        if Path(clean).suffix.lower() in ARTICLE_EXTS and len(data) > max_bytes:
+            check.reason = f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_bytes / 2 ** 20:.0f} MiB)"
+            out.append(check)
+            continue
+        try:
+            arts, _enc = check_upload(clean, data)
+        except BadInput as exc:
+            check.reason = str(exc).split(": ", 1)[-1]
+            out.append(check)
+            continue
+        check.articles = len(arts)
+        if corpus is None:
+            corpus = list(iter_corpus_records(project))
+        sentences = [s.text for s in segment_text(arts[0].text) if s.kind == KIND_SENTENCE] if len(arts) == 1 else []
+        check.duplicates = near_duplicates(clean, sentences, corpus)
+        out.append(check)
+    return out
+
+
+@dataclass
 class UploadResult:
     saved: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
     report: IngestReport | None = None
 
 
-def upload_articles(project: Project, files: list[tuple[str, bytes]],
-                    max_bytes: int = MAX_ARTICLE_BYTES) -> UploadResult:
-    """Save uploaded article files into seeds/ (sanitised names, size and type checked), then ingest."""
+def upload_articles(project: Project, files: list[tuple[str, bytes]], max_bytes: int = MAX_ARTICLE_BYTES,
+                    replace: dict[str, str] | None = None, skip: set[str] | None = None) -> UploadResult:
+    """Save uploaded article files into seeds/, then ingest; refused files are listed in `rejected`.
+
+    Files are checked first (`check_uploads`). `replace` maps a sanitised upload name to the source (path in
+    seeds/) of the existing article it replaces: that file is overwritten, so the article keeps its id and
+    the labels of its unchanged sentences. Names in `skip` are left out. Other files are saved under a
+    non-clobbering name (an identical file already there is reused).
+    """
     out = UploadResult()
-    for name, data in files:
-        clean = safe_filename(name)
-        ext = Path(clean).suffix.lower()
-        if ext not in SUPPORTED_EXTS:
-            out.rejected.append((clean, f"unsupported file type {ext or '(none)'!r} (use .txt, .md, .csv, .jsonl)"))
-        elif len(data) > max_bytes:
-            out.rejected.append((clean, f"too large ({len(data) / 1e6:.1f} MB; the limit is "
-                                        f"{max_bytes / 1e6:.0f} MB)"))
-        elif not data.strip():
-            out.rejected.append((clean, "empty file"))
+    replace = replace or {}
+    skip = skip or set()
+    for (_name, data), check in zip(files, check_uploads(project, files, max_bytes), strict=True):
+        if check.refused:
+            out.rejected.append((check.name, check.reason))
+        elif check.name in skip:
+            continue
+        elif check.name in replace:
+            out.replaced.append(replace_in_seeds(project, replace[check.name].split("#", 1)[0], data)
+                                .relative_to(project.seeds_dir.resolve()).as_posix())
         else:
-            out.saved.append(save_into_seeds(project, clean, data).name)
-    if out.saved:
+            out.saved.append(save_into_seeds(project, check.name, data).name)
+    if out.saved or out.replaced:
         out.report = ingest(project)
     return out

@@ -25,7 +25,7 @@ import csv
 import io
 import json
 import os
-import unicodedata
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -48,9 +48,12 @@ _SNIFF = 65536
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
+# control characters (Unicode Cc) other than tab, line feed, vertical tab, form feed and carriage return
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
 def _looks_binary(sample: str) -> bool:
-    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\x0b\x0c")
-    return controls > max(2, len(sample) // 200)
+    return len(_CONTROL_RE.findall(sample)) > max(2, len(sample) // 200)
 
 
 def decode_bytes(data: bytes, name: str) -> tuple[str, str]:

@@ -7,12 +7,13 @@ collapses runs of blank lines.
 
 What `normalise_text` does, in this order:
 
-1. Unicode NFC (a composed `é` and `e` + combining accent are the same text).
-2. Line breaks: CRLF, CR, and the other Unicode line/paragraph breaks (VT, FF, NEL U+0085, U+2028, U+2029)
-   become LF.
-3. Invisible characters are removed: zero-width space U+200B, word joiner U+2060, BOM / zero-width no-break
-   space U+FEFF, Mongolian vowel separator U+180E, soft hyphen U+00AD. Zero-width (non-)joiners U+200C/U+200D
+1. Invisible characters are removed (first, so none keeps a letter from its accent): zero-width space
+   U+200B, word joiner U+2060, BOM / zero-width no-break space U+FEFF, Mongolian vowel separator U+180E,
+   soft hyphen U+00AD. Zero-width (non-)joiners U+200C/U+200D
    are kept: they are spelling in Persian, Arabic and Indic scripts and in emoji, not noise.
+2. Unicode NFC (a composed `é` and `e` + combining accent are the same text).
+3. Line breaks: CRLF, CR, and the other Unicode line/paragraph breaks (VT, FF, NEL U+0085, U+2028, U+2029)
+   become LF.
 4. Every other space character (tab, NBSP U+00A0, narrow NBSP U+202F, en/em/thin/hair spaces U+2000-U+200A,
    ideographic space U+3000, ...: Unicode category Zs) becomes a plain space.
 5. Runs of spaces become one space; each line is trimmed; leading and trailing blank lines are dropped.
@@ -35,6 +36,7 @@ _SPACES = "\t" + "".join(
 _SPACE_RE = re.compile("[" + re.escape(_SPACES) + "]")
 _RUN_RE = re.compile(r" {2,}")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
+_ASCII_WORK_RE = re.compile(r"[\t\n\r\x0b\x0c]| {2}")
 
 
 def normalise_text(text: str) -> str:
@@ -45,8 +47,12 @@ def normalise_text(text: str) -> str:
     """
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text)
-    text = _LINE_BREAKS_RE.sub("\n", text).translate(_INVISIBLE)
+    if text.isascii() and not _ASCII_WORK_RE.search(text) and text[0] != " " and text[-1] != " ":
+        return text  # one line of plain ASCII, single-spaced and trimmed: already normal (most sentences)
+    if not text.isascii():  # ASCII text is already NFC and holds no invisible characters
+        # invisible characters go first, so a combining mark they separated composes with its letter
+        text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
+    text = _LINE_BREAKS_RE.sub("\n", text)
     text = _RUN_RE.sub(" ", _SPACE_RE.sub(" ", text))
     return "\n".join(line.strip() for line in text.split("\n")).strip("\n")
 

@@ -85,7 +85,7 @@ def test_binary_and_undecodable_files_are_reported_and_skipped(project):
     (project.seeds_dir / "notes.pdf").write_bytes(b"%PDF-1.4")
     rep = ingest(project)
     skipped = dict(rep.skipped)
-    assert skipped["image.txt"] == "binary file (contains NUL bytes)"
+    assert skipped["image.txt"] == "binary file, not text (contains NUL bytes)"
     assert skipped["empty.txt"] == "empty file"
     assert skipped["notes.pdf"] == "unsupported file type '.pdf' (use .txt, .md, .csv, .jsonl)"
     assert rep.articles == 5
@@ -94,7 +94,7 @@ def test_binary_and_undecodable_files_are_reported_and_skipped(project):
 def test_cp1252_text_is_decoded_and_noted(empty_project):
     (empty_project.seeds_dir / "old.txt").write_bytes("Caf\u00e9 talks \u201cwent well\u201d in Baghdad.".encode("cp1252"))
     rep = ingest(empty_project)
-    assert rep.articles == 1 and ("old.txt", "decoded as cp1252") in rep.notes
+    assert rep.articles == 1 and ("old.txt", "not UTF-8, read as cp1252") in rep.notes
     assert load_corpus(empty_project)["text"].tolist() == ["Caf\u00e9 talks \u201cwent well\u201d in Baghdad."]
 
 
@@ -108,8 +108,8 @@ def test_csv_and_jsonl_inputs(empty_project):
     rep = ingest(empty_project)
     assert rep.articles == 3
     assert dict(rep.skipped) == {
-        "bad.csv": "needs a 'text' column (found: body)",
-        "bad.jsonl": "line 2: not valid JSON",
+        "bad.csv": "missing column(s) text (found: body)",
+        "bad.jsonl": "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
     }
     df = load_corpus(empty_project)
     assert df[df["text"] == "Iraq pays for gas."]["title"].tolist() == ["Gas deal"]
@@ -147,3 +147,57 @@ def test_cli_ingest_prints_summary(project):
     assert res.stdout.splitlines()[0] == (
         "5 articles (5 new), 81 sentences, 7 non-sentence lines, from 6 files; 0 files skipped"
     )
+    assert res.stdout.splitlines()[1:] == ["  note: dup.txt: same text as 000_5719b8656de3c067.txt: kept once"]
+
+
+# ---------------------------------------------------------------- issue 11: limits, headers, encodings, titles
+
+
+def test_issue_case_6_big_csv_cell_is_ingested_like_txt_and_jsonl(empty_project):
+    body = ("Iran and Iraq agreed to expand trade in gas and electricity. " * 2400)[:141_149].strip()
+    seeds = empty_project.seeds_dir
+    with open(seeds / "big.csv", "w", encoding="utf-8", newline="") as fh:
+        fh.write(f'id,text\n1,"{body}"\n2,"A second, short article."\n')
+    (seeds / "big.jsonl").write_text(json.dumps({"id": "j", "text": body + " JSONL."}) + "\n", "utf-8")
+    (seeds / "big.txt").write_text(body + " TXT.", "utf-8")
+    rep = ingest(empty_project)
+    assert rep.skipped == [] and rep.articles == 4
+    assert set(load_corpus(empty_project, refresh=False)["source"]) == {"big.csv#1", "big.csv#2", "big.jsonl#j",
+                                                                        "big.txt"}
+
+
+def test_issue_case_7_headers_padded_accepted_duplicate_refused(empty_project):
+    seeds = empty_project.seeds_dir
+    (seeds / "padded.csv").write_text('id, text , title\n1,"Iraq pays for gas.",Gas\n', "utf-8")
+    (seeds / "dup.csv").write_text('id,text,title,text\n1,"Iraq pays.",T,"Other."\n', "utf-8")
+    (seeds / "blank.csv").write_text('id,,text\n1,x,"Iraq pays."\n', "utf-8")
+    rep = ingest(empty_project)
+    assert dict(rep.skipped) == {"dup.csv": "duplicate column 'text' (columns 2 and 4)",
+                                 "blank.csv": "blank column name (column 2)"}
+    df = load_corpus(empty_project, refresh=False)
+    assert df["text"].tolist() == ["Iraq pays for gas."] and df["title"].tolist() == ["Gas"]
+
+
+def test_issue_case_8_cp1252_table_read_with_a_note(empty_project):
+    (empty_project.seeds_dir / "old.csv").write_bytes('text\n"Caf\u00e9 talks \u201cwent well\u201d."\n'.encode("cp1252"))
+    rep = ingest(empty_project)
+    assert rep.notes == [("old.csv", "not UTF-8, read as cp1252")]
+    assert load_corpus(empty_project, refresh=False)["text"].tolist() == ["Caf\u00e9 talks \u201cwent well\u201d."]
+
+
+def test_title_is_the_first_heading_and_file_has_its_own_column(project):
+    df = load_corpus(project)
+    first = df.drop_duplicates("article_id").set_index("file")
+    assert first.loc["002_0ddcefdb2f5e0a12.txt", "title"] == (
+        "Iran\u2019s President to Make First Official Foreign Trip to Iraq Amid Tensions in the Region")
+    # no heading before the first sentence: the first sentence, shortened
+    assert first.loc["001_1c7e78d4233ff01a.txt", "title"].startswith("TEHRAN (Dispatches) -- Iran and Iraq")
+    assert first.loc["001_1c7e78d4233ff01a.txt", "title"].endswith("\u2026")
+    assert set(df["file"]) == {p.name for p in (REPO / "seeds").glob("*.txt")}
+
+
+def test_unchanged_files_are_not_read_again_and_ids_are_stable(project):
+    first = load_corpus(project)
+    rep = ingest(project)
+    assert (rep.new_articles, rep.changed_articles, rep.removed_articles) == (0, 0, 0)
+    assert load_corpus(project, refresh=False)["sentence_id"].tolist() == first["sentence_id"].tolist()

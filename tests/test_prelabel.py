@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from label_app.corpus import get_nlp, load_corpus, read_article_file, segment_articles
+from label_app.corpus import (
+    FastSegmenter,
+    check_same_segments,
+    load_corpus,
+    read_article_file,
+    segment_articles,
+)
 from label_app.errors import BadInput, LabelAppError
 from label_app.project import Project
 from label_app.schema import load_schema
@@ -30,7 +36,6 @@ from train.prelabel import (
     state_path,
     suggest_for,
 )
-from train.prelabel_segment import FastSegmenter, check_same_segments
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,14 +99,14 @@ def _make_articles(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 
 def _expected_ids(paths: list[Path]) -> list[str]:
-    """Sentence ids of the articles as the corpus would give them (sentence segments only, in order)."""
-    from label_app.corpus import article_id_for, sentence_id_for
+    """Sentence ids of articles outside seeds/: content-derived article id, text-derived sentence ids."""
+    from label_app.corpus import article_id_for, own_sentence_ids
 
     texts = [read_article_file(p, p.name)[0][0].text for p in paths]
     out = []
-    for text, segs in zip(texts, segment_articles(texts, get_nlp()), strict=True):
-        aid = article_id_for(text)
-        out.extend(sentence_id_for(aid, i) for i, s in enumerate(segs) if s.kind == "sentence")
+    for text, segs in zip(texts, segment_articles(texts), strict=True):
+        sids = own_sentence_ids(article_id_for(text), [s.text for s in segs])
+        out.extend(sid for sid, s in zip(sids, segs, strict=True) if s.kind == "sentence")
     return out
 
 
@@ -142,7 +147,10 @@ def test_new_seed_article_only_it_is_prelabeled(project: Project, model) -> None
     assert rep.articles == 1 and rep.skipped_done == 5
     after = _rows(prelabel_path(project, model.model_id))
     assert after[: len(before)] == before
-    assert [r["sentence_id"] for r in after[len(before):]] == _expected_ids(new)
+    corpus = load_corpus(project, refresh=False)
+    new_rows = corpus[(corpus["source"] == f"new/{new[0].name}") & (corpus["kind"] == "sentence")]
+    assert len(new_rows) > 0
+    assert [r["sentence_id"] for r in after[len(before):]] == list(new_rows["sentence_id"])
 
 
 def test_folder_and_files_and_article_table_in_folder(project: Project, tmp_path: Path) -> None:
@@ -155,10 +163,11 @@ def test_folder_and_files_and_article_table_in_folder(project: Project, tmp_path
     rep = prelabel(project, [folder, single], out=out, progress=False)
     rows = _rows(out)
     table_text = read_article_file(table, table.name)[0][0].text
-    from label_app.corpus import article_id_for
+    from label_app.corpus import article_id_for, own_sentence_ids
 
     table_aid = article_id_for(table_text)
-    expect = _expected_ids(arts) + [f"{table_aid}-0000", f"{table_aid}-0001"] + _expected_ids([single])
+    table_sids = own_sentence_ids(table_aid, ["Tehran and Baghdad agreed to expand trade.", "The deal covers gas."])
+    expect = _expected_ids(arts) + table_sids + _expected_ids([single])
     assert [r["sentence_id"] for r in rows] == expect
     assert [r["id"] for r in rows if r["article_id"] == table_aid] == ["X1", "X1"]
     assert rep.articles == 5 and rep.sentences == len(expect)
@@ -232,7 +241,7 @@ def test_sentence_jsonl_and_unknown_topic(project: Project, tmp_path: Path) -> N
         prelabel(project, [bad], out=tmp_path / "o2.csv", progress=False)
     notext = tmp_path / "notext.csv"
     notext.write_text("body\nx\n", encoding="utf-8")
-    with pytest.raises(BadInput, match="notext.csv: needs a 'text' column"):
+    with pytest.raises(BadInput, match=r"notext.csv: missing column\(s\) text \(found: body\)"):
         prelabel(project, [notext], out=tmp_path / "o3.csv", progress=False)
 
 
@@ -387,8 +396,9 @@ def test_fast_segmenter_equals_corpus_segmentation() -> None:
         "x" * 10 + ". " + "word " * 30 + "end.",
     ]
     assert check_same_segments(seeds + tricky) == []
-    nlp = get_nlp()
-    assert FastSegmenter(nlp).segment(tricky) == segment_articles(tricky, nlp)
+    fast = FastSegmenter()
+    assert fast.segment(tricky) == segment_articles(tricky)
+    assert fast.segment(tricky) == segment_articles(tricky)  # again, from its memo of lines
 
 
 # ---------------------------------------------------------------- command line

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from label_app.errors import BadInput, BadLabelFile
 from label_app.tables import (
@@ -198,3 +201,14 @@ def test_binary_path_refused(tmp_path: Path) -> None:
 def test_unknown_format() -> None:
     with pytest.raises(BadInput, match=r"^t.xlsx: unknown table format 'xlsx' \(use csv or jsonl\)$"):
         list(iter_rows("", "xlsx", "t.xlsx"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .\t\r\n\u00a0\u200b\u00e9\u0301")), max_size=40))
+def test_normalise_text_properties(raw: str) -> None:
+    out = normalise_text(raw)
+    assert normalise_text(out) == out
+    assert "  " not in out and "\t" not in out and "\r" not in out and "\u00a0" not in out and "\u200b" not in out
+    assert all(line == line.strip() for line in out.split("\n"))
+    assert out == out.strip("\n")
+    assert "".join(out.split()) == "".join(unicodedata.normalize("NFC", raw.replace("\u200b", "")).split())

@@ -6,9 +6,12 @@ articles (or runs of sentence-file rows); each chunk is segmented and predicted 
 sidecar `<output>.state.json` records the committed size. A killed run therefore leaves a valid CSV plus
 at most one torn chunk, which the next run cuts off before it resumes.
 
-Input rules: a `.csv`/`.jsonl` file named directly is a *sentence file* (one sentence per row: `text`,
-optional `id` and `topic`); files found inside a folder (including the default `seeds/`) are *articles*,
-read exactly as `python -m label_app ingest` reads them, so pre-label sentence ids equal the corpus's ids.
+Input rules: with no inputs (or seeds/ named), the corpus ingestion wrote is pre-labeled: seeds/ is
+ingested first (incremental) and its articles' sentences and sentence ids are read from the corpus cache,
+so pre-labels carry exactly the ids the app shows. A `.csv`/`.jsonl` file named directly is a *sentence
+file* (one sentence per row: `text`, optional `id` and `topic`; read by `label_app.tables.iter_rows`, text
+normalised by `label_app.textnorm`); files found inside another folder are *articles*, read and segmented
+exactly as ingestion reads them (`FastSegmenter`), with content-derived article ids.
 """
 
 from __future__ import annotations
@@ -33,24 +36,26 @@ from label_app.corpus import (
     ARTICLE_EXTS,
     KIND_SENTENCE,
     SUPPORTED_EXTS,
+    FastSegmenter,
     IngestReport,
-    _walk,
     article_id_for,
     get_nlp,
-    iter_table_rows,
-    normalise_text,
+    ingest,
+    iter_corpus_records,
+    own_sentence_ids,
     read_article_file,
     segment_articles,
-    sentence_id_for,
     spacy_model_name,
+    walk_files,
 )
 from label_app.errors import BadInput, LabelAppError
 from label_app.project import Project
 from label_app.schema import Schema, load_schema
 from label_app.store import guard_cell, text_sentence_id, unguard_cell
+from label_app.tables import iter_rows
+from label_app.textnorm import normalise_text
 
 from .active import joint_uncertainty
-from .prelabel_segment import FastSegmenter
 
 COLUMNS = [
     "sentence_id", "article_id", "id", "text", "topic", "topic_prob", "stance", "stance_prob", "uncertainty",
@@ -110,7 +115,7 @@ class _Source:
 
     path: Path
     display: str
-    kind: str  # "articles" | "sentences"
+    kind: str  # "corpus" (seeds/, as ingested) | "articles" | "sentences"
     size: int
 
 
@@ -130,12 +135,19 @@ def resolve_inputs(project: Project, inputs: Sequence[str | os.PathLike[str]] | 
         if not project.seeds_dir.is_dir():
             raise BadInput(f"{project.seeds_dir}: no seeds/ folder to pre-label (name input files instead)")
         inputs = [project.seeds_dir]
+    seeds = project.seeds_dir.resolve()
     for raw in inputs:
         p = Path(raw)
         if not p.exists():
             raise BadInput(f"{raw}: no such file or folder")
-        if p.is_dir():
-            for f in _walk(p, report):
+        if p.is_dir() and p.resolve() == seeds:
+            # seeds/ is what ingestion already read and segmented: pre-label its corpus, not the files again
+            done = ingest(project)
+            report.skipped.extend(done.skipped)
+            size = project.corpus_path.stat().st_size if project.corpus_path.exists() else 0
+            sources.append(_Source(project.corpus_path, "seeds/ (corpus)", "corpus", size))
+        elif p.is_dir():
+            for f in walk_files(p, report.skipped):
                 if f.suffix.lower() not in SUPPORTED_EXTS:
                     report.skipped.append((_display(f, project), f"unsupported file type {f.suffix or '(none)'!r}"))
                     continue
@@ -151,17 +163,9 @@ def resolve_inputs(project: Project, inputs: Sequence[str | os.PathLike[str]] | 
 
 
 def _iter_table_rows(path: Path, display: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) of a .csv/.jsonl file, streamed; needs a `text` column. Raises BadInput."""
-    ext = path.suffix.lower()
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise BadInput(f"{display}: cannot read: {exc.strerror or exc}") from None
-    with fh:
-        try:
-            yield from iter_table_rows(fh, ext, display)
-        except UnicodeDecodeError:
-            raise BadInput(f"{display}: not UTF-8 text (sentence files and large tables must be UTF-8)") from None
+    """(line number, row) of a .csv/.jsonl file, streamed by the one table reader (`label_app.tables`:
+    same encodings, header check and size limits as every reader); needs a `text` column. Raises BadInput."""
+    yield from iter_rows(path, path.suffix.lower()[1:], display, required=["text"])
 
 
 def _file_sha(path: Path) -> str:
@@ -201,6 +205,11 @@ def _iter_articles(src: _Source) -> Iterator[tuple[str, str, int]]:
         body = row.get("text", "")
         if normalise_text(body):
             yield body, row.get("id", ""), len(body) + 8
+
+
+def project_of_corpus(corpus_path: Path) -> Project:
+    """The project whose corpus cache is at `corpus_path` (.cache/corpus.jsonl under the project root)."""
+    return Project(corpus_path.parent.parent)
 
 
 # ---------------------------------------------------------------- the worker side
@@ -309,12 +318,14 @@ def _as_row(p: Any, topic: str | None) -> dict[str, Any]:
 
 
 def _segment(texts: list[str], spacy_name: str | None, fast: bool) -> list[list[Any]]:
-    if fast and not spacy_name:
+    if spacy_name:
+        return segment_articles(texts, get_nlp(spacy_name))
+    if fast:
         seg = _WORKER_SEGMENTERS.get("fast")
         if seg is None:
-            seg = _WORKER_SEGMENTERS["fast"] = FastSegmenter(get_nlp())
+            seg = _WORKER_SEGMENTERS["fast"] = FastSegmenter()
         return seg.segment(texts)
-    return segment_articles(texts, get_nlp(spacy_name))
+    return segment_articles(texts)
 
 
 def run_chunk(model_ref: Any, chunk: list[Unit], spacy_name: str | None = None,
@@ -329,12 +340,21 @@ def run_chunk(model_ref: Any, chunk: list[Unit], spacy_name: str | None = None,
     topics: list[str | None] = []
     empty: list[str] = []
     for u in chunk:
-        if u[0] == "a":
+        if u[0] == "c":  # an article of the corpus: sentences and ids as ingestion wrote them
+            _, aid, gid, sents = u
+            for sid, text in sents:
+                rows.append([sid, aid, gid, text])
+                texts.append(text)
+                topics.append(None)
+            if not sents:
+                empty.append(aid)
+        elif u[0] == "a":
             _, aid, gid, _text = u
             n_before = len(rows)
-            for pos, seg in enumerate(next(segmented)):
+            segs = next(segmented)
+            for sid, seg in zip(own_sentence_ids(aid, [s.text for s in segs]), segs, strict=True):
                 if seg.kind == KIND_SENTENCE:
-                    rows.append([sentence_id_for(aid, pos), aid, gid, seg.text])
+                    rows.append([sid, aid, gid, seg.text])
                     texts.append(seg.text)
                     topics.append(None)
             if len(rows) == n_before:
@@ -511,6 +531,24 @@ def _chunks(sources: list[_Source], done: set[str], state: _State, sentence_meta
     size = 0
     progress: dict[str, int] = {}
     for src in sources:
+        if src.kind == "corpus":
+            for rec in iter_corpus_records(project_of_corpus(src.path)):
+                aid = rec["article_id"]
+                weight = sum(len(t) for t, _ in rec["segments"]) + 1
+                bar.update(weight)
+                if aid in done:
+                    report.skipped_done += 1
+                    continue
+                done.add(aid)
+                report.articles += 1
+                sents = [(sid, t) for (t, k), sid in zip(rec["segments"], rec["sentence_ids"], strict=True)
+                         if k == KIND_SENTENCE]
+                chunk.append(("c", aid, rec.get("given_id", ""), sents))
+                size += weight
+                if size >= chunk_chars:
+                    yield chunk, progress
+                    chunk, size, progress = [], 0, {}
+            continue
         if src.kind == "articles":
             try:
                 articles = list(_iter_articles(src)) if src.size <= _STREAM_TABLE_BYTES else _iter_articles(src)
@@ -536,7 +574,7 @@ def _chunks(sources: list[_Source], done: set[str], state: _State, sentence_meta
         row_no = 0
         for _n, row in _iter_table_rows(src.path, src.display):
             row_no += 1
-            text = row.get("text", "")
+            text = normalise_text(row.get("text", ""))
             weight = len(text) + 8
             if row_no <= start:
                 report.skipped_done += 1
@@ -622,8 +660,8 @@ def prelabel(
     t0 = time.perf_counter()
     if backend not in ("joblib", "dask"):
         raise BadInput(f"unknown backend {backend!r} (use joblib or dask)")
-    if segmenter not in ("fast", "spacy"):
-        raise BadInput(f"unknown segmenter {segmenter!r} (use fast or spacy)")
+    if segmenter not in ("fast", "exact", "spacy"):
+        raise BadInput(f"unknown segmenter {segmenter!r} (use fast or exact)")
     fast = segmenter == "fast"
     if backend == "dask" and scheduler is None:
         raise BadInput("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
@@ -763,9 +801,10 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--chunk-chars", type=int, default=DEFAULT_CHUNK_CHARS, metavar="N",
                         help=f"characters of input per chunk, the unit of work and of resume "
                              f"(default {DEFAULT_CHUNK_CHARS:,})")
-    parser.add_argument("--segmenter", choices=("fast", "spacy"), default="fast",
-                        help="fast: the corpus's segmentation without running spaCy per line (same sentence "
-                             "ids; default); spacy: label_app's segment_articles itself")
+    parser.add_argument("--segmenter", choices=("fast", "exact", "spacy"), default="fast",
+                        help="for article folders other than seeds/: fast (default) gives ingestion's segments "
+                             "with repeated lines looked up; exact runs label_app's segment_articles on every "
+                             "line ('spacy' is the old name of exact)")
     parser.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bar")
 
 

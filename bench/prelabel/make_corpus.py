@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# $BENCH_DATA, else ../shared/data beside the repository (or beside its worktree folder)
+DEFAULT_DATA = Path(os.environ["BENCH_DATA"]) if os.environ.get("BENCH_DATA") else next(
+    (p for p in (REPO.parent / "shared" / "data", REPO.parents[1] / "shared" / "data") if p.is_dir()),
+    REPO.parent / "shared" / "data")
 PER_FOLDER = 1000
 
 

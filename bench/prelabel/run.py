@@ -5,7 +5,8 @@
 
 Steps: a temporary project gets the shipped schema and labels and a model trained on them
 (`train.train_project`); synthetic corpora are generated into a temporary folder (make_corpus.py, never
-inside the repository); the fast segmenter is checked against the corpus's own segmentation on a sample;
+inside the repository); the fast segmenter (`label_app.corpus.FastSegmenter`) is checked against ingestion's segmentation
+(`segment_articles`) on a sample;
 then each measured run is a separate child process whose whole process tree (workers included) is
 sampled with psutil for peak RSS:
 
@@ -131,8 +132,7 @@ def setup_project(root: Path) -> Path:
 
 
 def check_segmenter(corpus: Path, n: int) -> dict:
-    from label_app.corpus import read_article_file
-    from train.prelabel_segment import check_same_segments
+    from label_app.corpus import check_same_segments, read_article_file
 
     files = sorted(corpus.rglob("*.txt"))[:n]
     texts = [read_article_file(f, f.name)[0][0].text for f in files]

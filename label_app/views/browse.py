@@ -8,6 +8,7 @@ from label_app.errors import LabelAppError
 from label_app.review import adjudicate, final_label
 from label_app.table_view import show_table
 from label_app.ui import annotator_from_url, can, current_model, md_escape, require, workspace
+from label_app.views.orphans import render_orphans
 from label_app.wording import plural
 from label_app.workspace import BrowseFilter, filter_browse
 
@@ -91,6 +92,7 @@ def render() -> None:
         if st.button("Compute model confidence for every sentence", key="br_predict"):
             preds = ws.ensure_predictions(model)
     df = ws.browse_frame(preds)
+    render_orphans(ws)
 
     titles = {a: t for a, t in zip(df["article_id"], df["title"], strict=True)}
     with st.sidebar:

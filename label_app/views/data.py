@@ -12,10 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from label_app import store
-from label_app.dataops import diff_table, import_upload, upload_articles, versions_table
+from label_app.dataops import check_uploads, diff_table, import_upload, upload_articles, versions_table
 from label_app.errors import LabelAppError
 from label_app.table_view import show_table
-from label_app.ui import annotator_from_url, can, require, workspace
+from label_app.ui import annotator_from_url, can, md_escape, require, workspace
 
 FLASH = "data_flash"
 IMPORT_RESULT = "data_import_result"
@@ -123,14 +123,37 @@ def _upload_articles(ws) -> None:  # noqa: ANN001
     st.subheader("Upload articles")
     files = st.file_uploader("Article files (.txt, .md, or .csv/.jsonl with a text column)",
                              type=["txt", "md", "csv", "jsonl"], accept_multiple_files=True, key="data_articles")
-    if files and st.button("Add to the corpus", key="data_add_articles"):
-        res = upload_articles(ws.project, [(f.name, f.getvalue()) for f in files])
-        for name, why in res.rejected:
-            st.error(f"{name}: not added: {why}")
+    if not files:
+        return
+    payload = [(f.name, f.getvalue()) for f in files]
+    checks = check_uploads(ws.project, payload)
+    for c in checks:
+        if c.refused:
+            st.error(f"{c.name}: not added: {c.reason}")
+    replace: dict[str, str] = {}
+    skip: set[str] = set()
+    options = ["Replace that article", "Add as a new article", "Skip this file"]
+    for c in checks:
+        if c.refused or not c.duplicates:
+            continue
+        d = c.duplicates[0]
+        st.warning(f"{c.name} looks like a new version of {d.source} ({md_escape(d.title)}; {d.reason}). "
+                   "Replacing keeps the labels of every unchanged sentence.")
+        choice = st.radio(f"What to do with {c.name}", options, key=f"data_dup_{c.name}", horizontal=True)
+        if choice == options[0]:
+            replace[c.name] = d.source
+        elif choice == options[2]:
+            skip.add(c.name)
+    if any(not c.refused for c in checks) and st.button("Add to the corpus", key="data_add_articles"):
+        res = upload_articles(ws.project, payload, replace=replace, skip=skip)
         if res.report is not None:
             ws.reload_corpus(ingest=False)
-            st.success(f"Saved into seeds/: {', '.join(res.saved)}")
+            done = [f"Saved into seeds/: {', '.join(res.saved)}"] if res.saved else []
+            done += [f"Replaced in seeds/: {', '.join(res.replaced)}"] if res.replaced else []
+            st.success("; ".join(done))
             st.text(res.report.summary())
+        else:
+            st.info("Nothing added.")
 
 
 def _upload_labels(ws) -> None:  # noqa: ANN001

@@ -1,0 +1,266 @@
+"""Ingestion and the corpus cache: seeds/ -> segmented articles with ids -> `.cache/corpus.jsonl`.
+
+`seeds/` is the corpus's single source of truth; the corpus cache is derived from it and rebuilt
+incrementally (only new or changed files are read and segmented again). Ids are resolved again at every
+ingest from the current labels (`ids.assign_ids`), so labels stay attached through edits and segmentation
+changes, and labels that cannot stay attached are reported (`orphans`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import BadInput, LabelAppError
+from ..orphans import Orphan, find_orphans, source_file, summarise
+from ..project import Project
+from ..tables import encoding_note
+from .ids import article_id_for, assign_ids, sentence_id_for, source_article_id
+from .lines import KIND_SENTENCE
+from .reading import SUPPORTED_EXTS, RawArticle, read_article_file, unsupported_reason, walk_files
+from .seeds import copy_into_seeds
+from .segment import get_nlp, segment_articles, segmenter_name, spacy_model_name
+
+CORPUS_FORMAT = 2
+CORPUS_COLUMNS = ["sentence_id", "article_id", "position", "n_in_article", "text", "kind", "title", "source",
+                  "file"]
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion run found."""
+
+    articles: int = 0
+    sentences: int = 0
+    non_sentences: int = 0
+    new_articles: int = 0
+    changed_articles: int = 0
+    removed_articles: int = 0
+    files: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
+    attached_labels: int = 0
+
+    def summary(self) -> str:
+        counts = [f"{self.new_articles} new"]
+        counts += [f"{self.changed_articles} changed"] if self.changed_articles else []
+        counts += [f"{self.removed_articles} removed"] if self.removed_articles else []
+        lines = [
+            f"{self.articles} articles ({', '.join(counts)}), {self.sentences} sentences, "
+            f"{self.non_sentences} non-sentence lines, from {self.files} files; "
+            f"{len(self.skipped)} files skipped"
+        ]
+        lines += [f"  copied into seeds/: {name}" for name in self.copied]
+        lines += [f"  note: {name}: {why}" for name, why in self.notes]
+        lines += [f"  skipped: {name}: {why}" for name, why in self.skipped]
+        lines += summarise(self.orphans)
+        return "\n".join(lines)
+
+
+def _load_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _current_labels(project: Project) -> list[dict[str, str]]:
+    from .. import store
+
+    try:
+        return store.current_labels(project)
+    except (LabelAppError, OSError):
+        return []
+
+
+def _copy_inputs(project: Project, paths: Iterable[str | Path], report: IngestReport) -> None:
+    seeds = project.seeds_dir
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            report.skipped.append((str(raw), "no such file or folder"))
+            continue
+        if p.resolve().is_relative_to(seeds.resolve()):
+            continue
+        skipped: list[tuple[str, str]] = []
+        files = [p] if p.is_file() else list(walk_files(p, skipped))
+        report.skipped += [(str(p / name), why) for name, why in skipped]
+        for f in files:
+            if f.suffix.lower() not in SUPPORTED_EXTS:
+                report.skipped.append((str(f), unsupported_reason(f.name)))
+                continue
+            report.copied.append(copy_into_seeds(project, f).name)
+
+
+def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any | None = None) -> IngestReport:
+    """Ingest seeds/ (plus `paths`, copied into seeds/ first) into the corpus cache; return a report.
+
+    Files are read with `reading.read_article_file` (unreadable ones are reported as skipped, with the
+    reason), new or changed files are segmented (`segment.segment_articles`; a project's `spacy_model` or
+    `nlp` replaces pysbd), articles with the same normalised text are kept once, ids are resolved from the
+    current labels (`ids.assign_ids`) and labels that no longer attach are reported in `report.orphans`.
+    Writes `.cache/corpus.jsonl` and `.cache/ingest.json` atomically.
+    """
+    report = IngestReport()
+    seeds = project.seeds_dir
+    seeds.mkdir(parents=True, exist_ok=True)
+    _copy_inputs(project, paths or [], report)
+
+    nlp_name = spacy_model_name(project) if nlp is None else getattr(nlp, "meta", {}).get("name", "custom")
+    seg_name = segmenter_name(nlp_name)
+    old_files: dict[str, Any] = _load_json(project.ingest_cache_path, {})
+    old_records = list(iter_corpus_records(project))
+    old_by_source = {r["source"]: r for r in old_records}
+    article_files = {r["article_id"]: source_file(r["source"]) for r in old_records}
+    if old_files.get("__format__") != CORPUS_FORMAT or old_files.get("segmenter") != seg_name:
+        old_files, old_by_source = {}, {}
+    new_files: dict[str, Any] = {"__format__": CORPUS_FORMAT, "segmenter": seg_name}
+    ordered: list[dict[str, Any] | RawArticle] = []
+
+    for path in walk_files(seeds, report.skipped):
+        rel = path.relative_to(seeds).as_posix()
+        if path.suffix.lower() not in SUPPORTED_EXTS:
+            report.skipped.append((rel, unsupported_reason(path.name)))
+            continue
+        st = path.stat()
+        sig = [st.st_size, st.st_mtime_ns]
+        prev = old_files.get(rel)
+        if prev and prev.get("sig") == sig and all(s in old_by_source for s in prev.get("sources", [])):
+            new_files[rel] = prev
+            if prev.get("skipped"):
+                report.skipped.append((rel, prev["skipped"]))
+            else:
+                report.files += 1
+            ordered.extend(old_by_source[s] for s in prev["sources"])
+            continue
+        try:
+            arts, enc = read_article_file(path, rel)
+        except BadInput as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            report.skipped.append((rel, reason))
+            new_files[rel] = {"sig": sig, "sources": [], "skipped": reason}
+            continue
+        if encoding_note(rel, enc):
+            report.notes.append((rel, f"not UTF-8, read as {enc}"))
+        report.files += 1
+        new_files[rel] = {"sig": sig, "sources": [a.source for a in arts]}
+        ordered.extend(arts)
+
+    pending = [a for a in ordered if isinstance(a, RawArticle)]
+    if pending:
+        if nlp is None and nlp_name:
+            nlp = get_nlp(nlp_name)
+        segmented = iter(segment_articles([a.text for a in pending], nlp))
+    records: list[dict[str, Any]] = []
+    seen_content: dict[str, str] = {}
+    for item in ordered:
+        if isinstance(item, RawArticle):
+            segs = next(segmented)
+            rec = {"source": item.source, "file": item.file or Path(source_file(item.source)).name,
+                   "title": item.title, "given_id": item.given_id, "content_id": article_id_for(item.text),
+                   "segments": [[s.text, s.kind] for s in segs]}
+        else:
+            rec = dict(item)
+        dup = seen_content.get(rec["content_id"])
+        if dup is not None:
+            report.notes.append((rec["source"], f"same text as {dup}: kept once"))
+            continue
+        seen_content[rec["content_id"]] = rec["source"]
+        records.append(rec)
+        prev_rec = old_by_source.get(rec["source"])
+        if prev_rec is None:
+            report.new_articles += 1
+        elif prev_rec.get("content_id") != rec["content_id"]:
+            report.changed_articles += 1
+    report.removed_articles = sum(1 for s in old_by_source if s not in {r["source"] for r in records})
+
+    labels = _current_labels(project)
+    ids = assign_ids([(source_article_id(r["source"]), [t for t, _ in r["segments"]]) for r in records], labels)
+    corpus_ids: set[str] = set()
+    for rec, aid, sids in zip(records, ids.article_ids, ids.sentence_ids, strict=True):
+        rec["article_id"] = aid
+        rec["sentence_ids"] = sids
+        corpus_ids.update(sids)
+        article_files[aid] = source_file(rec["source"])
+        report.articles += 1
+        report.sentences += sum(1 for _, k in rec["segments"] if k == KIND_SENTENCE)
+        report.non_sentences += sum(1 for _, k in rec["segments"] if k != KIND_SENTENCE)
+    for old, now in ids.aliases.items():
+        article_files.setdefault(old, article_files.get(now, ""))
+    report.orphans = find_orphans(labels, corpus_ids, article_files)
+    report.attached_labels = len(labels) - len(report.orphans)
+
+    _write_atomic(project.corpus_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    _write_atomic(project.ingest_cache_path, json.dumps(new_files))
+    load_corpus_frame.cache_clear()
+    return report
+
+
+def iter_corpus_records(project: Project) -> Iterator[dict[str, Any]]:
+    """Article records of the corpus cache (empty if not ingested yet).
+
+    Each: article_id, source (path in seeds/, `#row` for table rows), file, title, given_id, content_id,
+    segments ([text, kind] in order) and sentence_ids (parallel to segments).
+    """
+    try:
+        fh = open(project.corpus_path, encoding="utf-8")
+    except FileNotFoundError:
+        return
+    with fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                rec.setdefault("source", "")
+                rec.setdefault("file", source_file(rec["source"]))
+                rec.setdefault("content_id", "")
+                if "sentence_ids" not in rec:  # written without ids (older cache): position ids
+                    rec["sentence_ids"] = [sentence_id_for(rec["article_id"], i) for i in range(len(rec["segments"]))]
+                yield rec
+
+
+@lru_cache(maxsize=8)
+def load_corpus_frame(corpus_path: str, mtime_ns: int) -> pd.DataFrame:
+    """The corpus cache at `corpus_path` as a frame (cached per file modification time)."""
+    rows = []
+    for rec in iter_corpus_records(Project(Path(corpus_path).parent.parent)):
+        n = len(rec["segments"])
+        for i, ((text, kind), sid) in enumerate(zip(rec["segments"], rec["sentence_ids"], strict=True)):
+            rows.append((sid, rec["article_id"], i, n, text, kind, rec["title"], rec["source"], rec["file"]))
+    return pd.DataFrame(rows, columns=CORPUS_COLUMNS)
+
+
+def load_corpus(project: Project, refresh: bool = True) -> pd.DataFrame:
+    """All segments of the corpus, one row each: sentence_id, article_id, position, n_in_article, text,
+    kind, title (the article's first heading), source (path in seeds/) and file (the file's name).
+
+    With `refresh`, seeds/ is ingested first (incremental: unchanged files are not read again).
+    """
+    if refresh or not project.corpus_path.exists():
+        ingest(project)
+    st = project.corpus_path.stat()
+    return load_corpus_frame(str(project.corpus_path), st.st_mtime_ns)
+
+
+__all__ = [
+    "CORPUS_COLUMNS", "CORPUS_FORMAT", "IngestReport", "ingest", "iter_corpus_records", "load_corpus",
+    "load_corpus_frame",
+]
