@@ -40,6 +40,7 @@ test: setup browser
 
 lint: setup
 	$(BIN)/ruff check label_app train tests bench
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .cache models prelabels .pytest_cache

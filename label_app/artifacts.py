@@ -20,6 +20,7 @@ from typing import Any, NotRequired, TypedDict
 import pandas as pd
 
 from .errors import LabelAppError
+from .files import write_atomic
 from .project import Project
 
 METRICS_FILE = "metrics.json"
@@ -189,6 +190,4 @@ def curve_frame(curve: LearningCurve) -> pd.DataFrame:
 
 def write_json(path: Path, data: Metrics | LearningCurve) -> None:
     """Write a metrics or learning-curve file (UTF-8, indented), replacing it atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

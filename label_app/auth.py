@@ -28,6 +28,7 @@ from typing import Any
 
 from . import store
 from .errors import LabelAppError
+from .files import write_atomic
 from .names import canonical_name
 from .project import Project
 
@@ -192,15 +193,8 @@ def users_toml(users: dict[str, User]) -> str:
 def save_users(project: Project, users: dict[str, User]) -> None:
     """Write the users file atomically, readable by its owner only."""
     path = users_path(project)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(users_toml(users))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, users_toml(users), mode=0o600)
     except OSError as exc:
         raise LabelAppError(f"{path}: users NOT saved: {exc.strerror or exc}") from None
 

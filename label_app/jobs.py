@@ -23,7 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import train
+from train.prelabel import prelabel, prelabel_path, state_path
+from train.registry import current_model_id, set_current
+
+from .corpus import KIND_SENTENCE, load_corpus
 from .errors import LabelAppError
+from .files import write_atomic
 from .project import Project
 from .wording import plural
 
@@ -86,13 +92,8 @@ def _now() -> str:
 
 
 def _write_status(project: Project, status: JobStatus) -> None:
-    path = status_path(project)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(asdict(status), fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, path)  # readers see the old or the new status, never half of one
+    # readers see the old or the new status, never half of one
+    write_atomic(status_path(project), json.dumps(asdict(status), indent=2) + "\n")
 
 
 def _lock_held(project: Project) -> bool:
@@ -186,8 +187,6 @@ class _Reporter:
 
 
 def _count_sentences(project: Project) -> int:
-    from .corpus import KIND_SENTENCE, load_corpus
-
     df = load_corpus(project, refresh=False)
     return int((df["kind"] == KIND_SENTENCE).sum())
 
@@ -222,10 +221,6 @@ def run_job(project: Project, job_id: str, started_by: str = "") -> JobStatus:
 
     Called in the job process (the caller holds the lock). Failures are recorded, not raised.
     """
-    import train
-    from train.prelabel import prelabel, prelabel_path, state_path
-    from train.registry import current_model_id, set_current
-
     started = time.perf_counter()
     status = read_status(project)
     if status.job_id != job_id:

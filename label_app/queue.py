@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from train.active import uncertainty_order
+
 from .claims import ClaimLost, ClaimSession, MemoryClaims, SharedClaims
 from .index import DONE_ACTIONS, HANDLED_ACTIONS, Change
 
@@ -55,10 +57,8 @@ def diverse_stretch(candidates: np.ndarray, texts: Sequence[str], uncertainty: n
 
     uncertainty_order draws its first `limit` picks from at most the `limit + batch_size * pool_factor` most
     uncertain candidates, so only those are passed: the same picks as over the whole queue, at a cost that
-    does not grow with the corpus. Raises ImportError without the train package.
+    does not grow with the corpus.
     """
-    from train.active import uncertainty_order
-
     top = candidates[: limit + batch_size * pool_factor]
     if not len(top):
         return top
@@ -192,10 +192,7 @@ class Queue:
     def _compute_stretch(open_: np.ndarray, texts: Sequence[str], values: np.ndarray, params: tuple
                          ) -> np.ndarray | None:
         diversity, batch_size, step, pool_factor, selection = params
-        try:
-            return diverse_stretch(open_, texts, values, step, batch_size, diversity, pool_factor, selection)
-        except ImportError:  # no train package: plain uncertainty order
-            return None
+        return diverse_stretch(open_, texts, values, step, batch_size, diversity, pool_factor, selection)
 
     def _splice(self, generation: int, start: int, n_open: int, chosen: np.ndarray | None) -> None:
         """Put a computed stretch in place at `start`, unless the order moved on meanwhile (new model, or

@@ -6,11 +6,11 @@ The file may hold keys owned by other parts (e.g. `spacy_model` for ingestion); 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .errors import LabelAppError
+from .files import write_atomic
 from .project import Project
 
 # preselect: the suggestion fills the choices; hint: shown beside them; hidden: never shown (no anchoring bias)
@@ -98,14 +98,7 @@ def save_settings(project: Project, settings: Settings) -> None:
     raw = _read_raw(project)
     raw.update(asdict(settings))
     path = project.settings_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(raw, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(raw, indent=2) + "\n")
     except OSError as exc:
         raise LabelAppError(f"{path}: settings NOT saved: {exc.strerror or exc}") from None

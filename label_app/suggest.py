@@ -1,4 +1,4 @@
-"""Model suggestions for the app: a thin, guarded bridge to `train` (absent or untrained -> no suggestions)."""
+"""Model suggestions for the app: a thin bridge to `train` (nothing trained yet -> no suggestions)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import train
+from train import TrainedModel
 
 from .project import Project
 from .schema import Schema
@@ -53,22 +56,12 @@ def model_stamp(project: Project) -> str:
     return "|".join(parts)
 
 
-def load_model(project: Project, schema: Schema) -> Any | None:
-    """The current trained model, or None when `train` is missing or nothing is trained yet.
+def load_model(project: Project, schema: Schema) -> TrainedModel | None:
+    """The current trained model (train.registry), or None when nothing is trained yet.
 
     A refused model (schema mismatch, tampered file) raises the LabelAppError from `train`.
     """
-    try:
-        import train
-    except ImportError:
-        return None
-    loader = getattr(train, "load_current_model", None)
-    if loader is None:
-        try:
-            from train.registry import load_current_model as loader
-        except ImportError:
-            return None
-    return loader(project, schema)
+    return train.load_current_model(project, schema)
 
 
 def to_suggestion(model_id: str, pred: Any) -> Suggestion:

@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from train.active import QUEUE_STRATEGY
+from train.prelabel import read_prelabels
+
 from . import store
 from .claims import SharedClaims
 from .corpus import KIND_SENTENCE, load_corpus
@@ -424,8 +427,6 @@ class Workspace:
             frame.index.name = "sentence_id"
             self.predictions = {model.model_id: frame}
             texts = [self.seg_text[self.row_of[s]] for s in self.sentence_ids]
-            from train.active import QUEUE_STRATEGY
-
             self.queue.set_uncertainty(model.model_id, frame["uncertainty"].to_numpy(), texts,
                                        step=UNCERTAIN_STEP, **QUEUE_STRATEGY)
             return frame
@@ -554,10 +555,6 @@ def _row_suggestion(model_id: str, r: pd.Series) -> Suggestion | None:
 
 def _stored_prelabels(project: Project, model_id: str) -> pd.DataFrame | None:
     """Pre-labels written by `train` for this model (a later part fills them), or None."""
-    try:
-        from train.prelabel import read_prelabels
-    except ImportError:
-        return None
     try:
         return read_prelabels(project, model_id)
     except LabelAppError:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import hashlib
 import io
 import json
 import math
@@ -49,6 +48,7 @@ from label_app.corpus import (
     walk_files,
 )
 from label_app.errors import BadInput, LabelAppError
+from label_app.files import append_durable, sha256_file, write_atomic
 from label_app.project import Project
 from label_app.schema import Schema, load_schema
 from label_app.store import guard_cell, text_sentence_id, unguard_cell
@@ -168,14 +168,6 @@ def _iter_table_rows(path: Path, display: str) -> Iterator[tuple[int, dict[str, 
     yield from iter_rows(path, path.suffix.lower()[1:], display, required=["text"])
 
 
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check_sentence_file(src: _Source, schema: Schema) -> tuple[str, int]:
     """Validate a sentence file in one streaming pass (before any work); returns (sha256, rows)."""
     topics = set(schema.topic.names)
@@ -185,7 +177,7 @@ def check_sentence_file(src: _Source, schema: Schema) -> tuple[str, int]:
         topic = row.get("topic", "").strip()
         if topic and topic not in topics:
             raise BadInput(f"{src.display}: line {n}: unknown topic {topic!r} (known: {', '.join(schema.topic.names)})")
-    return _file_sha(src.path), rows
+    return sha256_file(src.path), rows
 
 
 # A unit of work sent to a worker: ("a", article_id, given_id, text) or ("s", sentence_id, given_id, text, topic).
@@ -387,15 +379,6 @@ def state_path(out: Path) -> Path:
     return out.with_name(out.name + ".state.json")
 
 
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _complete_records(path: Path, limit: int | None = None) -> Iterator[tuple[int, bytes]]:
     """(end offset, record bytes) of each complete CSV record (quotes balanced, newline-terminated)."""
     with open(path, "rb") as fh:
@@ -445,7 +428,7 @@ def _open_output(out: Path, model_id: str, report: PrelabelReport, has_sentence_
             fh.flush()
             os.fsync(fh.fileno())
         state = _State(model_id, len(_HEADER))
-        _write_json_atomic(sp, state.to_json())
+        write_atomic(sp, json.dumps(state.to_json()))
         return state, set()
     with open(out, "rb") as fh:
         if fh.readline() != _HEADER:
@@ -493,21 +476,10 @@ def _open_output(out: Path, model_id: str, report: PrelabelReport, has_sentence_
             fh.flush()
             os.fsync(fh.fileno())
     report.resumed_from_bytes = state.committed if state.rows else 0
-    _write_json_atomic(sp, state.to_json())
+    write_atomic(sp, json.dumps(state.to_json()))
     return state, done | set(state.empty_articles)
 
 
-def _append_chunk(out: Path, data: bytes) -> int:
-    fd = os.open(out, os.O_WRONLY | os.O_APPEND)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-        return os.fstat(fd).st_size
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------- the job
@@ -703,11 +675,11 @@ def prelabel(
                 results = _run_joblib(ref, work, spacy_name, fast, jobs)
         for (data, n_rows, empty), prog in results:
             if data:
-                state.committed = _append_chunk(out_path, data)
+                state.committed = append_durable(out_path, data)
             state.rows += n_rows
             state.sentence_sources.update(prog)
             state.empty_articles.extend(empty)
-            _write_json_atomic(state_path(out_path), state.to_json())
+            write_atomic(state_path(out_path), json.dumps(state.to_json()))
             report.sentences += n_rows
             report.seconds = time.perf_counter() - t0
             bar.set_postfix_str(f"{report.sentences:,} sentences, {report.sentences / max(report.seconds, 1e-9):,.0f}/s",

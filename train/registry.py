@@ -7,12 +7,9 @@ and the scikit-learn version is compatible. Anything else in models/ is refused 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ import joblib
 import sklearn
 
 from label_app.errors import LabelAppError
+from label_app.files import sha256_file, write_atomic
 from label_app.project import Project
 from label_app.schema import Schema
 
@@ -45,29 +43,12 @@ class ModelNotFound(LabelAppError):
     """No model with that id, or no model trained yet."""
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def model_dir(project: Project, model_id: str) -> Path:
     """The folder of a model id (the id is checked, so it cannot point outside models/)."""
     if not isinstance(model_id, str) or not MODEL_ID_RE.match(model_id):
         raise ModelNotFound(f"not a model id: {model_id!r} (ids look like m0001-v0001-0123abcd; "
                             "see `python -m train models`)")
     return project.models_dir / model_id
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -116,7 +97,7 @@ def save_model(project: Project, model: TrainedModel, metrics: dict[str, Any], c
             "created": metrics.get("created", ""),
             "files": {name: sha256_file(folder / name) for name in (MODEL_FILE, METRICS_FILE, CARD_FILE)},
         }
-        _write_atomic(folder / MANIFEST_FILE, _json_bytes(manifest))
+        write_atomic(folder / MANIFEST_FILE, _json_bytes(manifest))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -130,7 +111,7 @@ def set_current(project: Project, model_id: str) -> None:
     folder = model_dir(project, model_id)
     if not (folder / MANIFEST_FILE).is_file():
         raise ModelNotFound(f"{folder}: no such model (see `python -m train models`)")
-    _write_atomic(project.models_dir / POINTER_FILE, _json_bytes({"model_id": model_id}))
+    write_atomic(project.models_dir / POINTER_FILE, _json_bytes({"model_id": model_id}))
 
 
 def current_model_id(project: Project) -> str | None:

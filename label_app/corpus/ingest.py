@@ -9,7 +9,6 @@ changes, and labels that cannot stay attached are reported (`orphans`).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import BadInput, LabelAppError
+from ..files import write_atomic
 from ..orphans import Orphan, find_orphans, source_file, summarise
 from ..project import Project
 from ..tables import encoding_note
@@ -71,16 +71,6 @@ def _load_json(path: Path, default: Any) -> Any:
         return json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return default
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _current_labels(project: Project) -> list[dict[str, str]]:
@@ -209,8 +199,8 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
     report.orphans = find_orphans(labels, corpus_ids, article_files)
     report.attached_labels = len(labels) - len(report.orphans)
 
-    _write_atomic(project.corpus_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    _write_atomic(project.ingest_cache_path, json.dumps(new_files))
+    write_atomic(project.corpus_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    write_atomic(project.ingest_cache_path, json.dumps(new_files))
     load_corpus_frame.cache_clear()
     return report
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
+from ..files import write_atomic
 from ..project import Project
 from ..textnorm import normalise_text
 
@@ -29,12 +29,6 @@ def safe_filename(name: str, max_len: int = 100) -> str:
     return f"{stem[: max_len - len(ext) - 1]}.{ext}" if ext else stem[:max_len]
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def save_into_seeds(project: Project, name: str, data: bytes) -> Path:
     """Write bytes into seeds/ under a sanitised, non-clobbering name; identical content is reused."""
     project.seeds_dir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +42,7 @@ def save_into_seeds(project: Project, name: str, data: bytes) -> Path:
             if cand.is_file() and cand.read_bytes() == data:
                 return cand
             continue
-        _write_bytes_atomic(cand, data)
+        write_atomic(cand, data)
         return cand
     raise BadInput(f"{name}: too many files with this name in seeds/")
 
@@ -68,7 +62,7 @@ def replace_in_seeds(project: Project, rel: str, data: bytes) -> Path:
     target = (seeds / rel).resolve()
     if not target.is_relative_to(seeds) or not target.is_file():
         raise BadInput(f"{rel}: not a file in seeds/")
-    _write_bytes_atomic(target, data)
+    write_atomic(target, data)
     return target
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import portalocker
 
 from ..errors import InvalidName, LabelAppError, StoreWriteError
+from ..files import fsync_dir
 from ..names import canonical_name
 from ..project import Project
 from ..schema import Schema
@@ -150,19 +151,6 @@ def store_lock(project: Project, exclusive: bool = True) -> Iterator[None]:
             handle.close()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _append_bytes(path: Path, data: bytes) -> None:
     """Append `data` to `path` (header first if new), fsync; on failure the file is left as it was."""
     created = not path.exists()
@@ -190,7 +178,7 @@ def _append_bytes(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     if created:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 @dataclass

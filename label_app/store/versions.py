@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LabelAppError, StoreWriteError, VersionNotFound, VersionTampered
+from ..files import sha256_file, write_atomic
 from ..project import Project
-from .log import VERSION_COLUMNS, _fsync_dir, now_iso, store_lock
+from .log import VERSION_COLUMNS, now_iso, store_lock
 from .reading import current_labels, read_log
 
 
@@ -44,14 +45,7 @@ def version_path(project: Project, number: int) -> Path:
 
 
 def _write_manifest(project: Project, versions: list[dict[str, Any]]) -> None:
-    tmp = project.manifest_path.with_name(f".manifest.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"versions": versions}, fh, indent=2)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, project.manifest_path)
-    _fsync_dir(project.versions_dir)
+    write_atomic(project.manifest_path, json.dumps({"versions": versions}, indent=2) + "\n", sync_dir=True)
 
 
 def create_version(project: Project, note: str = "", only_if_changed: bool = False) -> tuple[dict[str, Any], bool]:
@@ -117,7 +111,7 @@ def verify_version(project: Project, number: int) -> dict[str, Any]:
     rec = get_version_record(project, number)
     path = project.versions_dir / rec["file"]
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_file(path)
     except FileNotFoundError:
         raise VersionTampered(f"{path}: version {number} file is missing") from None
     if digest != rec["sha256"]:
