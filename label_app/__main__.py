@@ -6,26 +6,24 @@ import argparse
 import sys
 
 from .cli import run
-from .errors import LabelAppError
+from .pipes import add_project_option, error_boundary
+from .schema import TASKS
 
 
 def start_app(args: argparse.Namespace) -> int:
     """No command: start the Streamlit app for --project on --host:--port."""
     from .serve import serve
 
-    try:
-        return serve(args.project, port=args.port, host=args.host, no_auth=args.no_auth)
-    except LabelAppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    with error_boundary() as outcome:
+        outcome.code = serve(args.project, port=args.port, host=args.host, no_auth=args.no_auth)
+    return outcome.code
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--project", default=argparse.SUPPRESS,
-                        help="project folder holding labels/, seeds/ and models/ (default: .)")
+    add_project_option(common)
     p = argparse.ArgumentParser(prog="python -m label_app", description="Sentence annotation by topic and stance.")
-    p.add_argument("--project", default=".", help="project folder holding labels/, seeds/ and models/ (default: .)")
+    add_project_option(p, top=True)
     p.add_argument("--port", type=int, default=8501, help="without a command: port of the app (default 8501)")
     p.add_argument("--host", default="127.0.0.1",
                    help="without a command: address the app listens on (default 127.0.0.1, this machine only)")
@@ -64,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "jsonl", "spacy"], default="csv", help="output format (default csv)")
     s.add_argument("--out", default=None,
                    help="output file, '-' for standard output (default: exports/labels-vNNNN[-TASK].EXT in the project)")
-    s.add_argument("--task", choices=["topic", "stance"], default="topic",
+    s.add_argument("--task", choices=TASKS, default="topic",
                    help="task of a gold export and of a spaCy DocBin's doc.cats (default topic)")
     kind = s.add_mutually_exclusive_group()
     kind.add_argument("--gold", dest="gold", action="store_const", const=True, default=None,

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from .gold import ADJUDICATED
+
 # window key -> what the Dashboard calls it. Windows end at the latest label, so an old project still shows
 # its last working day rather than an empty "today".
 WINDOWS = {
@@ -27,7 +29,7 @@ def label_actions(rows: Iterable[Mapping[str, str]]) -> pd.DataFrame:
     """Label actions (not adjudications) as a frame: time (UTC), annotator, seconds (NaN when not recorded);
     rows with an unreadable timestamp are left out."""
     data = [(r.get("timestamp", ""), r.get("annotator", ""), r.get("seconds", ""))
-            for r in rows if r.get("action") == "label" and r.get("source") != "adjudicated"]
+            for r in rows if r.get("action") == "label" and r.get("source") != ADJUDICATED]
     df = pd.DataFrame(data, columns=["timestamp", "annotator", "seconds"])
     df["time"] = pd.to_datetime(df["timestamp"], utc=True, errors="coerce", format="ISO8601")
     df["seconds"] = pd.to_numeric(df["seconds"], errors="coerce")

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Any
 
+from .gold import ADJUDICATED
 from .schema import Schema
 
 
@@ -18,7 +19,7 @@ def units_for(labels: list[dict[str, str]], task: str) -> dict[str, dict[str, st
     """sentence_id -> {annotator: value} for one task (empty values and adjudications left out)."""
     units: dict[str, dict[str, str]] = defaultdict(dict)
     for r in labels:
-        if r.get("source") == "adjudicated" or not r.get(task):
+        if r.get("source") == ADJUDICATED or not r.get(task):
             continue
         units[r["sentence_id"]][r["annotator"]] = r[task]
     return dict(units)

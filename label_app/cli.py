@@ -9,7 +9,7 @@ from pathlib import Path
 from . import store
 from .corpus import ingest, load_corpus
 from .errors import LabelAppError
-from .pipes import run_quietly, write_stdout_bytes
+from .pipes import error_boundary, run_quietly, write_stdout_bytes
 from .project import Project
 from .schema import Schema, load_schema
 
@@ -192,32 +192,31 @@ def run(args) -> int:  # noqa: ANN001
 def _run(args) -> int:  # noqa: ANN001
     setup_warnings()
     project = Project.at(args.project)
-    try:
-        if args.command == "ingest":
-            return cmd_ingest(project, args.paths)
-        if args.command == "version":
-            return cmd_version(project, args.note)
-        if args.command == "versions":
-            return cmd_versions(project)
-        if args.command == "diff":
-            return cmd_diff(project, args.a, args.b, args.limit)
-        if args.command == "users":
-            return cmd_users(project, args)
-        schema = load_schema(project.schema_path)
-        if args.command == "migrate-schema":
-            return cmd_migrate(project, schema, args.rename)
-        if args.command == "import-labels":
-            store.check_fits_schema(project, schema)
-            return cmd_import(project, schema, args.file, args.annotator, getattr(args, "format", None))
-        if args.command == "export":
-            return cmd_export(project, schema, args.version, args.format, args.out, args.task,
-                              getattr(args, "gold", None))
-        if args.command == "agreement":
-            return cmd_agreement(project, schema, args.version, args.json)
-        raise LabelAppError(f"unknown command {args.command!r}")
-    except LabelAppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    with error_boundary() as outcome:
+        outcome.code = _dispatch(project, args)
+    return outcome.code
+
+
+def _dispatch(project: Project, args) -> int:  # noqa: ANN001
+    if args.command == "ingest":
+        return cmd_ingest(project, args.paths)
+    if args.command == "version":
+        return cmd_version(project, args.note)
+    if args.command == "versions":
+        return cmd_versions(project)
+    if args.command == "diff":
+        return cmd_diff(project, args.a, args.b, args.limit)
+    if args.command == "users":
+        return cmd_users(project, args)
+    schema = load_schema(project.schema_path)
+    if args.command == "migrate-schema":
+        return cmd_migrate(project, schema, args.rename)
+    if args.command == "import-labels":
+        store.check_fits_schema(project, schema)
+        return cmd_import(project, schema, args.file, args.annotator, getattr(args, "format", None))
+    if args.command == "export":
+        return cmd_export(project, schema, args.version, args.format, args.out, args.task,
+                          getattr(args, "gold", None))
+    if args.command == "agreement":
+        return cmd_agreement(project, schema, args.version, args.json)
+    raise LabelAppError(f"unknown command {args.command!r}")

@@ -126,6 +126,6 @@ class LabelIndex:
     def annotators(self) -> list[str]:
         return sorted(self.by_annotator)
 
-    def current_labels(self) -> list[Entry]:
+    def label_entries(self) -> list[Entry]:
         """Every (sentence, annotator) whose latest action is a label."""
         return [e for per in self.by_sentence.values() for e in per.values() if e.action == "label"]

@@ -10,7 +10,6 @@ The new model is made current only once its pre-labels are written, so the queue
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import subprocess
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import portalocker
 
 import train
 from train.prelabel import prelabel, prelabel_path, state_path
@@ -99,15 +100,16 @@ def _write_status(project: Project, status: JobStatus) -> None:
 def _lock_held(project: Project) -> bool:
     """Whether some process holds the job lock (probed without waiting)."""
     try:
-        fd = os.open(lock_path(project), os.O_RDWR)
+        fh = open(lock_path(project), "rb")  # noqa: SIM115 - closed below; closing releases the probe's lock
     except FileNotFoundError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        # a shared probe: probes of several sessions never collide with each other, only with the job's lock
+        portalocker.lock(fh, portalocker.LockFlags.SHARED | portalocker.LockFlags.NON_BLOCKING)
+    except portalocker.LockException:
         return True
     finally:
-        os.close(fd)  # closing also releases a lock taken by the probe
+        fh.close()
     return False
 
 
@@ -132,20 +134,22 @@ def read_status(project: Project) -> JobStatus:
 def start_job(project: Project, started_by: str = "") -> JobStatus:
     """Start a retrain-and-pre-label job in a background process; JobRunning if one is running already."""
     project.cache_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(project), os.O_RDWR | os.O_CREAT, 0o644)
+    # read_status probes the lock for an instant, so a taken lock is retried for a moment before it counts
+    lock = portalocker.Lock(lock_path(project), mode="a", timeout=0.25, check_interval=0.05,
+                            fail_when_locked=False,
+                            flags=portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING)
     try:
-        for attempt in range(5):
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                # read_status probes the lock for an instant: retry briefly before calling it taken
-                if attempt == 4:
-                    current = read_status(project)
-                    by = f" by {current.started_by}" if current.started_by else ""
-                    raise JobRunning(f"A retrain is already running (started{by} at {current.started}); "
-                                     "wait for it to finish.") from None
-                time.sleep(0.05)
+        lock.acquire()
+    except portalocker.LockException:
+        current = read_status(project)
+        by = f" by {current.started_by}" if current.started_by else ""
+        raise JobRunning(f"A retrain is already running (started{by} at {current.started}); "
+                         "wait for it to finish.") from None
+    # The lock passes to the job process, which keeps it until it ends: this process only closes its handle
+    # (closing does not release a flock another process shares), never unlocks it.
+    fh, lock.fh = lock.fh, None
+    fd = fh.fileno()
+    try:
         status = JobStatus(state="running", job_id=uuid.uuid4().hex[:12], stage="starting", stages=["starting"],
                            message="Starting…", started=_now(), started_by=started_by)
         _write_status(project, status)
@@ -165,7 +169,7 @@ def start_job(project: Project, started_by: str = "") -> JobStatus:
         threading.Thread(target=proc.wait, daemon=True).start()
         return status
     finally:
-        os.close(fd)  # the child holds its own copy of the locked file
+        fh.close()  # the child holds its own copy of the locked file
 
 
 class _Reporter:

@@ -27,8 +27,9 @@ from train.active import uncertainty_order
 
 from .claims import ClaimLost, ClaimSession, MemoryClaims, SharedClaims
 from .index import DONE_ACTIONS, HANDLED_ACTIONS, Change
+from .settings import QUEUE_ORDERS
 
-ORDERS = ("article", "unlabelled", "uncertain")
+ORDERS = QUEUE_ORDERS
 # which permutation of the queue positions each order walks
 _PERM = {"article": "article", "unlabelled": "article", "uncertain": "uncertain"}
 

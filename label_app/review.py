@@ -114,14 +114,15 @@ def read_errors(path: Path | None) -> list[LabelError]:
 
 # ---------------------------------------------------------------- the review queue
 
-def current_labels(entries: Iterable[LabelEntry]) -> list[LabelEntry]:
+def labelled_entries(entries: Iterable[LabelEntry]) -> list[LabelEntry]:
+    """The entries of one sentence whose latest action is a label (not a skip or a removal)."""
     return [e for e in entries if e.action == "label"]
 
 
 def is_reviewed(entries: Iterable[LabelEntry]) -> bool:
     """Whether an adjudicated label is at least as new as every annotator's current label on the sentence
     (timestamps have millisecond resolution; a reviewer decides after seeing the labels)."""
-    labels = current_labels(entries)
+    labels = labelled_entries(entries)
     final = [e.timestamp for e in labels if e.source == ADJUDICATED]
     if not final:
         return False
@@ -130,7 +131,7 @@ def is_reviewed(entries: Iterable[LabelEntry]) -> bool:
 
 def disagreeing_tasks(entries: Iterable[LabelEntry], tasks: Sequence[str]) -> list[str]:
     """Tasks on which the annotators' current labels differ (empty cells and adjudications left out)."""
-    labels = [e for e in current_labels(entries) if e.source != ADJUDICATED]
+    labels = [e for e in labelled_entries(entries) if e.source != ADJUDICATED]
     return [t for t in tasks if len({getattr(e, t) for e in labels if getattr(e, t)}) > 1]
 
 
@@ -138,7 +139,7 @@ def final_label(entries: Iterable[LabelEntry], task: str) -> tuple[str, str]:
     """The label training takes as gold for one task of a sentence, and why: the latest adjudicated value
     ("adjudicated by NAME"), else the annotators' majority ("3/4 annotators"); ("", "tie 1/1") or ("", "") when
     there is none (the rule of train.data.gold_labels, applied to the current labels)."""
-    labels = [e for e in current_labels(entries) if getattr(e, task)]
+    labels = [e for e in labelled_entries(entries) if getattr(e, task)]
     if not labels:
         return "", ""
     value, votes = resolve_votes([(e.annotator, getattr(e, task), e.source, e.timestamp) for e in labels])
@@ -152,7 +153,7 @@ def final_label(entries: Iterable[LabelEntry], task: str) -> tuple[str, str]:
 
 def agreed_value(entries: Iterable[LabelEntry], task: str) -> str:
     """The value every annotator who labelled the task gave (to pre-select), else ''."""
-    values = {getattr(e, task) for e in current_labels(entries) if e.source != ADJUDICATED and getattr(e, task)}
+    values = {getattr(e, task) for e in labelled_entries(entries) if e.source != ADJUDICATED and getattr(e, task)}
     return values.pop() if len(values) == 1 else ""
 
 
@@ -181,11 +182,11 @@ def review_queue(by_sentence: Mapping[str, Mapping[str, LabelEntry]], tasks: Seq
         entries = list(by_sentence[sid].values())
         disagree = disagreeing_tasks(entries, tasks)
         if disagree and not is_reviewed(entries):
-            first = current_labels(entries)[0]
+            first = labelled_entries(entries)[0]
             items[sid] = ReviewItem(sid, first.article_id, first.text, disagree)
     for err in sorted(errors, key=lambda e: e.rank):
         entries = list(by_sentence.get(err.sentence_id, {}).values())
-        if not current_labels(entries) or is_reviewed(entries):
+        if not labelled_entries(entries) or is_reviewed(entries):
             continue  # cleared since, or already decided
         item = items.get(err.sentence_id)
         if item is None:
@@ -197,7 +198,7 @@ def review_queue(by_sentence: Mapping[str, Mapping[str, LabelEntry]], tasks: Seq
 def labels_table(entries: Iterable[LabelEntry]) -> pd.DataFrame:
     """Every annotator's current label on a sentence (adjudications included), oldest first."""
     rows = [(e.annotator, e.topic, e.stance, e.source, e.timestamp)
-            for e in sorted(current_labels(entries), key=lambda e: e.timestamp)]
+            for e in sorted(labelled_entries(entries), key=lambda e: e.timestamp)]
     return pd.DataFrame(rows, columns=LABEL_COLUMNS)
 
 
@@ -216,7 +217,7 @@ def adjudicate(project: Project, schema: Schema, reviewer: str, sentence_id: str
 def entries_as_rows(entries: Iterable[LabelEntry]) -> list[dict[str, str]]:
     """Current labels as the row dicts agreement_report reads."""
     return [{"sentence_id": e.sentence_id, "annotator": e.annotator, "source": e.source, "topic": e.topic,
-             "stance": e.stance} for e in current_labels(entries)]
+             "stance": e.stance} for e in labelled_entries(entries)]
 
 
 # A kappa over a handful of shared sentences is noise (one sentence gives 0.000 or 1.000): the Dashboard hides

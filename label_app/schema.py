@@ -101,15 +101,6 @@ class Schema:
         canon = {t.name: {"labels": t.names, "multi_label": t.multi_label} for t in self.tasks}
         return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
 
-    def key_map(self) -> dict[str, tuple[str, str]]:
-        """Keyboard key -> (task, label name)."""
-        out: dict[str, tuple[str, str]] = {}
-        for t in self.tasks:
-            for lab in t.labels:
-                if lab.key:
-                    out[lab.key] = (t.name, lab.name)
-        return out
-
 
 def _fail(source: str, where: str, problem: str) -> SchemaError:
     return SchemaError(f"{source}: {where}: {problem}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -528,10 +527,6 @@ def annotate_keys_help(schema: Schema, accept: bool = True, back: bool = False) 
     parts.append("→: forward (no change)." if back else "→: skip.")
     parts += ["←: back.", "Delete: not a sentence.", "Esc: clear choices.", "?: guidelines."]
     return " ".join(parts)
-
-
-def now() -> float:
-    return time.time()
 
 
 __all__ = ["BrowseFilter", "Progress", "SentenceView", "Workspace", "article_title", "decide_source", "filter_browse",

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from label_app.errors import LabelAppError
-from train.active import QUEUE_STRATEGY, joint_uncertainty, uncertainty_from_probs, uncertainty_order
-
-
-def test_uncertainty_measures() -> None:
-    probs = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.6, 0.3, 0.1]])
-    margin = uncertainty_from_probs(probs)  # margin is the default
-    assert margin == pytest.approx([0.0, 1.0, 1.0, 0.7])
-    assert uncertainty_from_probs(probs, "least_confident") == pytest.approx([0.0, 0.5, 2 / 3, 0.4])
-    ent = uncertainty_from_probs(probs, "entropy")
-    assert ent[0] == pytest.approx(0.0) and ent[2] == pytest.approx(1.0)
-    assert ent[1] == pytest.approx(math.log(2) / math.log(3))
-    assert np.all((ent >= 0) & (ent <= 1))
-    # Margin ranks a two-way tie above a spread-out distribution with the same top probability.
-    two = uncertainty_from_probs(np.array([[0.4, 0.4, 0.2], [0.4, 0.3, 0.3]]))
-    assert two[0] > two[1]
-    assert uncertainty_from_probs(np.zeros((0, 3))).shape == (0,)
-    assert uncertainty_from_probs(np.ones((2, 1))).tolist() == [0.0, 0.0]
-    with pytest.raises(LabelAppError, match="measure"):
-        uncertainty_from_probs(probs, "variance")
-    with pytest.raises(LabelAppError, match="2-D"):
-        uncertainty_from_probs(np.ones(3))
+from train.active import QUEUE_STRATEGY, joint_uncertainty, margin_of, uncertainty_order
 
 
 def _near_duplicates() -> tuple[list[str], list[str], list[float]]:
@@ -101,7 +80,7 @@ def test_joint_uncertainty_is_one_minus_the_product_of_margins() -> None:
     topic = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])
     stance = np.array([[0.9, 0.1], [1.0, 0.0]])
     assert joint_uncertainty(topic, stance) == pytest.approx([1 - 0.5 * 0.8, 1.0])
-    assert joint_uncertainty(topic, None) == pytest.approx(uncertainty_from_probs(topic, "margin"))
+    assert joint_uncertainty(topic, None) == pytest.approx(1.0 - margin_of(topic))
     assert joint_uncertainty(None, None).shape == (0,)
 
 

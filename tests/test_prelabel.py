@@ -26,6 +26,7 @@ from label_app.corpus import (
 from label_app.errors import BadInput, LabelAppError
 from label_app.project import Project
 from label_app.schema import load_schema
+from label_app.suggest import predict
 from train.prelabel import (
     COLUMNS,
     NoModel,
@@ -34,7 +35,6 @@ from train.prelabel import (
     prelabel_path,
     read_prelabels,
     state_path,
-    suggest_for,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -363,7 +363,7 @@ def test_dask_needs_a_scheduler(project: Project) -> None:
 # ---------------------------------------------------------------- reading back, on-demand
 
 
-def test_read_prelabels_and_suggest_for(project: Project, model) -> None:  # noqa: ANN001
+def test_read_prelabels_match_live_suggestions(project: Project, model) -> None:  # noqa: ANN001
     assert read_prelabels(project, model.model_id).empty
     prelabel(project, progress=False)
     df = read_prelabels(project, model.model_id)
@@ -372,11 +372,10 @@ def test_read_prelabels_and_suggest_for(project: Project, model) -> None:  # noq
     sid = df.index[0]
     row = df.loc[sid]
     assert row["model_id"] == model.model_id and 0 <= row["uncertainty"] <= 1
-    sugg = suggest_for(model, [row["text"]])
-    assert sugg[0]["topic"] == row["topic"] and sugg[0]["stance"] == row["stance"]
-    assert abs(sugg[0]["uncertainty"] - row["uncertainty"]) < 1e-5
-    given = suggest_for(model, [row["text"]], ["energy"])[0]
-    assert given["topic"] == "energy" and given["topic_prob"] == 1.0
+    # the stored pre-label is what the app would suggest live for the same sentence
+    sugg = predict(model, [row["text"]])
+    assert sugg[0].topic == row["topic"] and sugg[0].stance == row["stance"]
+    assert abs(sugg[0].uncertainty - row["uncertainty"]) < 1e-5
     # A torn tail of a running job is not read back.
     with open(prelabel_path(project, model.model_id), "ab") as fh:
         fh.write(b"zzz-0001,zzz,,half")

@@ -143,7 +143,7 @@ def test_agreement_tables(project: Project, schema: Schema) -> None:
     review.adjudicate(project, schema, "lead", "s2", "a1", "text of s2", "trade", "")
     idx = LabelIndex(project)
     idx.refresh()
-    ta = agreement_report(review.entries_as_rows(idx.current_labels()), schema)["topic"]
+    ta = agreement_report(review.entries_as_rows(idx.label_entries()), schema)["topic"]
     assert ta.annotators == ["ana", "bo"]  # the adjudication is not an annotation
     pairs = review.pairs_frame(ta)
     assert pairs.iloc[0].tolist()[:3] == ["ana", "bo", 3]

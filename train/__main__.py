@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from label_app.pipes import run_quietly
+from label_app.pipes import add_project_option, run_quietly
 
 from . import prelabel
 from .cli import run
@@ -23,8 +23,7 @@ def _confidence(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--project", default=argparse.SUPPRESS,
-                        help="project folder holding labels/ and models/ (default: .)")
+    add_project_option(common)
     common.add_argument("--labels-version", default=argparse.SUPPRESS, metavar="N",
                         help="label version to use (default: see the command)")
     common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
@@ -33,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m train",
         description="Train, evaluate and inspect the topic and stance classifiers. Without a command: train on the "
                     "latest label version (snapshotting changed labels first) and make the model current.")
-    p.add_argument("--project", default=".", help="project folder holding labels/ and models/ (default: .)")
+    add_project_option(p, top=True)
     p.add_argument("--labels-version", default=None, metavar="N",
                    help="label version to train on (default: the latest, created first if labels changed)")
     p.add_argument("--quiet", action="store_true", default=False, help="no progress display")

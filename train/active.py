@@ -35,9 +35,6 @@ def _vectors(texts: Sequence[str]):  # noqa: ANN202 - scipy sparse matrix
     return vec.transform(list(texts))
 
 
-UNCERTAINTY_MEASURES = ("margin", "least_confident", "entropy")
-
-
 def margin_of(probs: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """Per row, the gap between the two largest probabilities (1 for a single-class row)."""
     p = np.asarray(probs, dtype=float)
@@ -57,33 +54,6 @@ def joint_uncertainty(*task_probs: np.ndarray | Sequence[Sequence[float]] | None
     for p in probs:
         sure = sure * margin_of(p)
     return np.clip(1.0 - sure, 0.0, 1.0)
-
-
-def uncertainty_from_probs(probs: np.ndarray, measure: str = "margin") -> np.ndarray:
-    """Per-row uncertainty in [0, 1] from class probabilities (rows sum to 1).
-
-    `margin`: 1 - (p1 - p2), the gap between the two most likely classes (0 = one class certain, 1 = a tie
-    at the top); `least_confident`: 1 - p1; `entropy`: Shannon entropy divided by log(number of classes).
-    """
-    p = np.asarray(probs, dtype=float)
-    if p.ndim != 2:
-        raise BadInput(f"uncertainty_from_probs: expected a 2-D array, got shape {p.shape}")
-    if measure not in UNCERTAINTY_MEASURES:
-        raise BadInput(f"uncertainty_from_probs: measure must be one of {UNCERTAINTY_MEASURES}, got {measure!r}")
-    n, k = p.shape
-    if n == 0:
-        return np.zeros(0)
-    if k < 2:
-        return np.zeros(n)
-    if measure == "least_confident":
-        out = 1.0 - p.max(axis=1)
-    elif measure == "margin":
-        out = 1.0 - margin_of(p)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-        out = -plogp.sum(axis=1) / math.log(k)
-    return np.clip(out, 0.0, 1.0)
 
 
 SELECTIONS = ("greedy", "kmeans")
@@ -189,5 +159,5 @@ def uncertainty_order(
     return [sentence_ids[i] for i in chosen]
 
 
-__all__ = ["HASH_FEATURES", "QUEUE_STRATEGY", "SELECTIONS", "UNCERTAINTY_MEASURES", "joint_uncertainty", "margin_of",
-           "uncertainty_from_probs", "uncertainty_order"]
+__all__ = ["HASH_FEATURES", "QUEUE_STRATEGY", "SELECTIONS", "joint_uncertainty", "margin_of",
+           "uncertainty_order"]

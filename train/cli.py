@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from label_app.errors import LabelAppError
+from label_app.pipes import error_boundary
 from label_app.project import Project
 
 from . import registry
@@ -80,23 +80,22 @@ def run(args: argparse.Namespace) -> int:
     project = Project.at(args.project)
     version = getattr(args, "labels_version", None)
     quiet = getattr(args, "quiet", False)
-    try:
-        if args.command in (None, "train"):
-            return cmd_train(project, version, quiet)
-        if args.command == "evaluate":
-            return cmd_evaluate(project, args.model, version)
-        if args.command == "curve":
-            return cmd_curve(project, args.model, version, quiet)
-        if args.command == "errors":
-            return cmd_errors(project, args.model, version, args.min_confidence, args.limit, quiet)
-        if args.command == "models":
-            return cmd_models(project)
-        if args.command == "use":
-            return cmd_use(project, args.model)
-        raise LabelAppError(f"unknown command {args.command!r}")
-    except LabelAppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    with error_boundary() as outcome:
+        outcome.code = _dispatch(project, args, version, quiet)
+    return outcome.code
+
+
+def _dispatch(project: Project, args: argparse.Namespace, version: str | None, quiet: bool) -> int:
+    if args.command in (None, "train"):
+        return cmd_train(project, version, quiet)
+    if args.command == "evaluate":
+        return cmd_evaluate(project, args.model, version)
+    if args.command == "curve":
+        return cmd_curve(project, args.model, version, quiet)
+    if args.command == "errors":
+        return cmd_errors(project, args.model, version, args.min_confidence, args.limit, quiet)
+    if args.command == "models":
+        return cmd_models(project)
+    if args.command == "use":
+        return cmd_use(project, args.model)
+    raise LabelAppError(f"unknown command {args.command!r}")

@@ -49,6 +49,7 @@ from label_app.corpus import (
 )
 from label_app.errors import BadInput, LabelAppError
 from label_app.files import append_durable, sha256_file, write_atomic
+from label_app.pipes import add_project_option, error_boundary
 from label_app.project import Project
 from label_app.schema import Schema, load_schema
 from label_app.store import guard_cell, text_sentence_id, unguard_cell
@@ -730,21 +731,6 @@ def read_prelabels(project: Project, model_id: str, path: str | os.PathLike[str]
     return df
 
 
-def suggest_for(model: Any, texts: Sequence[str], topics: Sequence[str | None] | None = None) -> list[dict[str, Any]]:
-    """On-demand predictions for sentences without a stored pre-label, as rows like read_prelabels' rows."""
-    texts = list(texts)
-    topics_l = list(topics) if topics is not None else [None] * len(texts)
-    if len(topics_l) != len(texts):
-        raise BadInput(f"suggest_for: {len(texts)} texts but {len(topics_l)} topics")
-    preds = _predict(model, texts, topics_l) if texts else []
-    rows = []
-    for text, topic, p in zip(texts, topics_l, preds, strict=True):
-        rows.append({"text": text, **_as_row(p, topic), "model_id": str(model.model_id)})
-    return rows
-
-
-
-
 # ---------------------------------------------------------------- command line
 
 
@@ -757,8 +743,7 @@ def add_arguments(parser: Any) -> None:
                              "included, is read as articles), or sentence files (.csv/.jsonl named directly: "
                              "one sentence per row, column `text`, optional `id` and `topic`); default: seeds/, "
                              "only articles this model has not pre-labeled yet")
-    parser.add_argument("--project", default=argparse.SUPPRESS,
-                        help="project folder holding labels/, seeds/ and models/ (default: .)")
+    add_project_option(parser)
     parser.add_argument("--model", default=None, metavar="ID",
                         help="model id to pre-label with (default: the current model)")
     parser.add_argument("--out", default=None, metavar="FILE",
@@ -783,24 +768,17 @@ def add_arguments(parser: Any) -> None:
 def cli_prelabel(args: Any) -> int:
     """Run `python -m train prelabel` from parsed arguments; user mistakes become one line and exit code 1."""
     project = Project.at(getattr(args, "project", "."))
-    if args.chunk_chars < 1000:
-        print(f"error: --chunk-chars must be at least 1000, got {args.chunk_chars}", file=sys.stderr)
-        return 1
-    try:
+    with error_boundary("interrupted: the output is valid; run the same command again to resume") as outcome:
+        if args.chunk_chars < 1000:
+            raise BadInput(f"--chunk-chars must be at least 1000, got {args.chunk_chars}")
         report = prelabel(project, args.inputs or None, model_id=args.model, out=args.out, n_jobs=args.jobs,
                           backend=args.backend, scheduler=args.scheduler, chunk_chars=args.chunk_chars,
                           segmenter=args.segmenter, progress=not getattr(args, "quiet", False))
-    except LabelAppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: the output is valid; run the same command again to resume", file=sys.stderr)
-        return 130
-    print(report.summary())
-    return 0
+        print(report.summary())
+    return outcome.code
 
 
 __all__ = [
     "COLUMNS", "NoModel", "PrelabelOutputError", "PrelabelReport", "add_arguments", "check_sentence_file", "cli_prelabel",
-    "prelabel", "prelabel_path", "read_prelabels", "resolve_inputs", "run_chunk", "state_path", "suggest_for",
+    "prelabel", "prelabel_path", "read_prelabels", "resolve_inputs", "run_chunk", "state_path",
 ]

@@ -31,7 +31,7 @@ from typing import TextIO
 from ..errors import LabelAppError
 from ..names import canonical_name
 from ..project import Project
-from ..schema import Schema
+from ..schema import TASKS, Schema
 from ..tables import MAX_TABLE_BYTES, iter_rows
 from ..textnorm import normalise_text
 from .exporter import EXPORT_MARK, EXPORT_MARK_COLUMN, RAW_COLUMNS, unguard_cell
@@ -326,7 +326,7 @@ def _within_file(parsed: list[tuple[int, LabelRow]], report: ImportReport) -> li
         if (earlier.action, earlier.topic, earlier.stance) == (row.action, row.topic, row.stance):
             report.duplicates += 1
             continue
-        for task in ("topic", "stance"):
+        for task in TASKS:
             if getattr(earlier, task) != getattr(row, task):
                 report.problems.append(ImportProblem(
                     n, task, getattr(row, task) or "(none)",

@@ -26,6 +26,7 @@ import portalocker
 
 from ..errors import InvalidName, LabelAppError, StoreWriteError
 from ..files import fsync_dir
+from ..gold import ADJUDICATED
 from ..names import canonical_name
 from ..project import Project
 from ..schema import Schema
@@ -39,7 +40,7 @@ VERSION_COLUMNS = [
     "timestamp", "seconds", "row_id",
 ]
 
-SOURCES = ("manual", "suggestion-accepted", "suggestion-corrected", "import", "adjudicated")
+SOURCES = ("manual", "suggestion-accepted", "suggestion-corrected", "import", ADJUDICATED)
 # label: topic and/or stance set; skip: passed over; not-sentence: boilerplate mark; clear: label withdrawn
 ACTIONS = ("label", "skip", "not-sentence", "clear")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ..errors import SchemaMismatch
 from ..project import Project
-from ..schema import Schema
+from ..schema import MULTI_SEP, Schema
 from .log import LabelRow, append_rows, store_lock
 from .reading import current_labels
 
@@ -67,13 +67,13 @@ def migrate_labels(project: Project, schema: Schema, renames: dict[tuple[str, st
             cells = {}
             for task in schema.tasks:
                 parts = task.split(r.get(task.name, ""))
-                cells[task.name] = "|".join(renames.get((task.name, p), p) for p in parts)
+                cells[task.name] = MULTI_SEP.join(renames.get((task.name, p), p) for p in parts)
             if any(cells[t.name] != (r.get(t.name) or "") for t in schema.tasks):
                 rows.append(LabelRow(
                     sentence_id=r["sentence_id"], text=r["text"], annotator=r["annotator"],
                     topic=cells["topic"], stance=cells["stance"], article_id=r["article_id"],
                     source=r["source"], model_version=r["model_version"]))
-        after = [dict(r, **{t.name: "|".join(renames.get((t.name, p), p) for p in t.split(r.get(t.name, "")))
+        after = [dict(r, **{t.name: MULTI_SEP.join(renames.get((t.name, p), p) for p in t.split(r.get(t.name, "")))
                             for t in schema.tasks}) for r in labels]
         check_fits_schema(project, schema, after, "current labels (after the renames)")
         append_rows(project, schema, rows)

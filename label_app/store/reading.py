@@ -102,7 +102,8 @@ def latest_rows(rows: Iterable[dict[str, str]]) -> dict[tuple[str, str], dict[st
 
 
 def current_labels(project: Project, rows: Iterable[dict[str, str]] | None = None) -> list[dict[str, str]]:
-    """Current labels: the latest row per (sentence, annotator), where that row is a label."""
+    """Current labels of the project from the label log (or from `rows` already read from it): the latest row
+    per (sentence, annotator), where that row is a label; dicts with the log's columns."""
     if rows is None:
         rows = read_log(project).rows
     return [r for r in latest_rows(rows).values() if r["action"] == "label"]

@@ -6,6 +6,7 @@ import streamlit as st
 
 from label_app.errors import LabelAppError
 from label_app.review import adjudicate, final_label
+from label_app.schema import TASKS
 from label_app.table_view import show_table
 from label_app.ui import annotator_from_url, can, current_model, md_escape, require, workspace
 from label_app.views.orphans import render_orphans
@@ -35,7 +36,7 @@ def _editor(ws, sid: str, me: str | None) -> None:  # noqa: ANN001
         for e in entries:
             st.caption(f"{md_escape(e.annotator)}: {e.action} {md_escape(e.topic or '-')} / "
                        f"{md_escape(e.stance or '-')} ({e.source}, {e.timestamp})")
-        finals = {t: final_label(entries, t) for t in ("topic", "stance")}
+        finals = {t: final_label(entries, t) for t in TASKS}
         st.caption("Final label now (what training uses): " + "; ".join(
             f"{t} {md_escape(val or '-')}" + (f" ({md_escape(why)})" if why else "") for t, (val, why) in finals.items()))
         if not me:

@@ -28,6 +28,7 @@ from label_app.review import (
     per_label_frame,
     split_pairs,
 )
+from label_app.schema import TASKS
 from label_app.table_view import show_table
 from label_app.ui import annotator_from_url, current_model, require, workspace
 from label_app.wording import plural
@@ -36,13 +37,13 @@ from label_app.workspace import label_counts
 
 def _labels(ws) -> None:  # noqa: ANN001
     st.subheader("Labels per topic and stance")
-    counts = label_counts(ws.index.current_labels(), ws.schema)
+    counts = label_counts(ws.index.label_entries(), ws.schema)
     p = ws.queue
     st.caption(f"{p.labelled_count():,} of {plural(len(p), 'sentence')} labelled; "
-               f"{plural(len(ws.index.current_labels()), 'current label')} from "
+               f"{plural(len(ws.index.label_entries()), 'current label')} from "
                f"{plural(len(ws.index.annotators()), 'annotator')}")
     cols = st.columns(2)
-    for col, task in zip(cols, ("topic", "stance"), strict=True):
+    for col, task in zip(cols, TASKS, strict=True):
         data = counts[counts["task"] == task]
         chart = alt.Chart(data).mark_bar().encode(
             x=alt.X("count:Q", title="labels"), y=alt.Y("label:N", sort=list(data["label"]), title=task),
@@ -86,7 +87,7 @@ def _progress(ws) -> None:  # noqa: ANN001
 
 def _agreement(ws) -> None:  # noqa: ANN001
     st.subheader("Agreement between annotators")
-    report = agreement_report(entries_as_rows(ws.index.current_labels()), ws.schema)
+    report = agreement_report(entries_as_rows(ws.index.label_entries()), ws.schema)
     least = int(st.number_input("Least shared sentences for a pair", min_value=1, max_value=10_000,
                                 value=MIN_PAIR_OVERLAP, step=1, key="dash_min_overlap",
                                 help="Pairs of annotators who share fewer sentences are left out of the kappa table: "
@@ -136,7 +137,7 @@ def _model(ws, model) -> None:  # noqa: ANN001
         st.warning(f"Model {model.model_id}: no metrics.json found; retrain with `python -m train`.")
     else:
         scores = per_class_frame(metrics)
-        for task in ("topic", "stance"):
+        for task in TASKS:
             f1 = macro_f1(metrics, task)
             st.markdown(f"**{task.capitalize()}**" + (f" — macro-F1 {f1:.2f}" if f1 is not None else
                                                       " — not trained"))

@@ -14,6 +14,7 @@ from label_app.review import (
     read_errors,
     review_queue,
 )
+from label_app.schema import MULTI_SEP, TASKS
 from label_app.table_view import show_table
 from label_app.ui import can, current_model, md_escape, pick_annotator, require, toggled, workspace
 from label_app.wording import plural
@@ -37,7 +38,7 @@ def _skip(sid: str) -> None:
 
 
 def _save(ws: Workspace, reviewer: str, item: ReviewItem) -> None:
-    topic, stance = "|".join(S["rev_sel"]["topic"]), "|".join(S["rev_sel"]["stance"])
+    topic, stance = MULTI_SEP.join(S["rev_sel"]["topic"]), MULTI_SEP.join(S["rev_sel"]["stance"])
     if not (topic or stance):
         S["rev_flash"] = ("error", "Choose the final topic or stance first (or press → to skip).")
         return
@@ -143,7 +144,7 @@ def render() -> None:
     item = pending[0]
     entries = ws.index.entries(item.sentence_id)
     if S["rev_sel_for"] != item.sentence_id:
-        S["rev_sel"] = {t: [v] if (v := agreed_value(entries, t)) else [] for t in ("topic", "stance")}
+        S["rev_sel"] = {t: [v] if (v := agreed_value(entries, t)) else [] for t in TASKS}
         S["rev_sel_for"] = item.sentence_id
     for reason in item.reasons():
         st.caption(md_escape(reason))

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from label_app.errors import LabelAppError
-from label_app.schema import MULTI_SEP
+from label_app.schema import MULTI_SEP, TASKS
 from label_app.workspace import Workspace, annotate_keys_help, article_title, labels_per_hour
 
 ACTIONS = ("label", "skip", "not-sentence", "back", "forward")
@@ -155,7 +155,7 @@ def apply_action(ws: Workspace, annotator: str, sess: CardSession, raw: Any, mod
         if sess.first_save is None:
             sess.first_save = now
         what = " · ".join(x for x in (topic, stance) if x)
-        na = [t for t in act["na"] if t in ("topic", "stance") and not (topic if t == "topic" else stance)]
+        na = [t for t in act["na"] if t in TASKS and not (topic if t == "topic" else stance)]
         if na:
             what += " (" + ", ".join(f"{t} not applicable" for t in na) + ")"
         sess.say("success", f"Saved {what} for {where}.")
