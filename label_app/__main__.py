@@ -104,5 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     return run(args)
 
 
+def console() -> int:
+    """The `label-app` console script (the same as `python -m label_app`)."""
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

@@ -73,5 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     return run(args)
 
 
+def console() -> int:
+    """The `label-train` console script: `python -m train` that a train.py in the current folder cannot shadow."""
+    return run_quietly(main)
+
+
 if __name__ == "__main__":
-    sys.exit(run_quietly(main))
+    sys.exit(console())
