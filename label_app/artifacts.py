@@ -13,7 +13,9 @@ Files, all in `models/<model id>/`:
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
@@ -22,6 +24,7 @@ import pandas as pd
 from .errors import LabelAppError
 from .files import write_atomic
 from .project import Project
+from .store import unguard_cell
 
 METRICS_FILE = "metrics.json"
 CURVE_FILE = "learning_curve.json"
@@ -191,3 +194,80 @@ def curve_frame(curve: LearningCurve) -> pd.DataFrame:
 def write_json(path: Path, data: Metrics | LearningCurve) -> None:
     """Write a metrics or learning-curve file (UTF-8, indented), replacing it atomically."""
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# ---------------------------------------------------------------- prelabels/<model id>.csv
+
+# Written by train.prelabel (one row per sentence, text cells guarded against spreadsheet formulas), read by
+# the app's workspace (stored suggestions and the uncertain queue) through read_prelabels.
+PRELABEL_COLUMNS = [
+    "sentence_id", "article_id", "id", "text", "topic", "topic_prob", "stance", "stance_prob", "uncertainty",
+    "model_id",
+]
+PRELABEL_HEADER = (",".join(PRELABEL_COLUMNS) + "\n").encode()
+# columns that carry text a spreadsheet could take for a formula (guarded when written, unguarded when read)
+PRELABEL_TEXT_COLUMNS = ("sentence_id", "article_id", "id", "text")
+PRELABEL_PROB_COLUMNS = ("topic_prob", "stance_prob", "uncertainty")
+
+
+class PrelabelRow(TypedDict):
+    """One row of a pre-label file as read back (probabilities are floats, NaN where the task has none)."""
+
+    sentence_id: str
+    article_id: str  # "" for a row of a sentence file
+    id: str  # the input's own id, if it had one
+    text: str
+    topic: str
+    topic_prob: float
+    stance: str
+    stance_prob: float
+    uncertainty: float  # in [0, 1]
+    model_id: str
+
+
+class PrelabelOutputError(ArtifactError):
+    """A pre-label file cannot be used (another model's, foreign columns)."""
+
+
+def prelabel_path(project: Project, model_id: str) -> Path:
+    """Where pre-labels of a model are written by default: prelabels/<model id>.csv in the project."""
+    return project.prelabels_dir / f"{model_id}.csv"
+
+
+def prelabel_state_path(out: Path) -> Path:
+    """The resume state beside a pre-label file (<output>.state.json: committed bytes, rows, progress)."""
+    return out.with_name(out.name + ".state.json")
+
+
+def read_prelabels(project: Project, model_id: str, path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Stored pre-labels of a model as a DataFrame of PrelabelRow columns, indexed by sentence_id (the last
+    row per sentence wins); empty if there are none.
+
+    Only committed rows are read (a torn chunk of a running or killed job is ignored). Raises
+    PrelabelOutputError when the file does not start with PRELABEL_COLUMNS.
+    """
+    out = Path(path) if path is not None else prelabel_path(project, model_id)
+    empty = pd.DataFrame(columns=PRELABEL_COLUMNS).set_index("sentence_id", drop=False)
+    if not out.exists():
+        return empty
+    limit = None
+    sp = prelabel_state_path(out)
+    if sp.exists():
+        try:
+            limit = int(json.loads(sp.read_text("utf-8"))["committed_bytes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            limit = None
+    with open(out, "rb") as fh:
+        data = fh.read(limit) if limit is not None else fh.read()
+    if limit is None and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+    if not data.startswith(PRELABEL_HEADER):
+        raise PrelabelOutputError(f"{out}: not a pre-label file (expected columns {', '.join(PRELABEL_COLUMNS)})")
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, on_bad_lines="skip")
+    if df.empty:
+        return empty
+    for col in PRELABEL_TEXT_COLUMNS:
+        df[col] = df[col].map(unguard_cell)
+    for col in PRELABEL_PROB_COLUMNS:
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df.drop_duplicates("sentence_id", keep="last").set_index("sentence_id", drop=False)

@@ -25,7 +25,7 @@ from typing import Any
 import portalocker
 
 import train
-from train.prelabel import prelabel, prelabel_path, state_path
+from train.prelabel import PrelabelProgress, ProgressCallback, prelabel
 from train.registry import current_model_id, set_current
 
 from .corpus import KIND_SENTENCE, load_corpus
@@ -173,7 +173,7 @@ def start_job(project: Project, started_by: str = "") -> JobStatus:
 
 
 class _Reporter:
-    """Writes the job's status; thread-safe (a watcher thread reports pre-labeling progress)."""
+    """Writes the job's status; thread-safe."""
 
     def __init__(self, project: Project, status: JobStatus) -> None:
         self.project = project
@@ -195,16 +195,21 @@ def _count_sentences(project: Project) -> int:
     return int((df["kind"] == KIND_SENTENCE).sum())
 
 
-def _watch_prelabel(reporter: _Reporter, state_file: Path, total: int, stop: threading.Event) -> None:
-    """Turn the pre-label state file's committed row count into progress until `stop` is set."""
-    while not stop.wait(0.5):
-        try:
-            rows = int(json.loads(state_file.read_text("utf-8"))["rows"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        share = min(rows / total, 0.99) if total else 0.0
+def _prelabel_reporter(reporter: _Reporter, total: int) -> ProgressCallback:
+    """A pre-labeling progress callback that writes the job's status (at most twice a second)."""
+    last = [0.0]
+
+    def report(p: PrelabelProgress) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.5:
+            return
+        last[0] = now
+        share = min(p.sentences / total, 0.99) if total else 0.0
         reporter.update(progress=round(TRAIN_SHARE + (1 - TRAIN_SHARE) * share, 3),
-                        message=f"Pre-labeling the corpus with the new model: {rows:,} of about {total:,} sentences.")
+                        message=f"Pre-labeling the corpus with the new model: {p.sentences:,} of about {total:,} "
+                                "sentences.")
+
+    return report
 
 
 def _one_line(exc: BaseException) -> str:
@@ -247,15 +252,7 @@ def run_job(project: Project, job_id: str, started_by: str = "") -> JobStatus:
         rep.update(stage="pre-labeling", progress=TRAIN_SHARE, model_id=new_id,
                    message=f"Trained {new_id}; pre-labeling the corpus with it…")
         total = _count_sentences(project)
-        stop = threading.Event()
-        watcher = threading.Thread(target=_watch_prelabel,
-                                   args=(rep, state_path(prelabel_path(project, new_id)), total, stop), daemon=True)
-        watcher.start()
-        try:
-            report = prelabel(project, model_id=new_id, progress=False)
-        finally:
-            stop.set()
-            watcher.join()
+        report = prelabel(project, model_id=new_id, on_progress=_prelabel_reporter(rep, total))
         _switch(project, previous, new_id, current_model_id, set_current)
         made = "reused (labels, schema and settings unchanged since it was trained)" if result.reused else "trained"
         rep.update(state="done", stage="done", progress=1.0, finished=_now(),

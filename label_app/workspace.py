@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from train.active import QUEUE_STRATEGY
-from train.prelabel import read_prelabels
 
 from . import store
+from .artifacts import read_prelabels
 from .claims import SharedClaims
 from .corpus import KIND_SENTENCE, load_corpus
 from .errors import LabelAppError

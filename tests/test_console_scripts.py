@@ -39,19 +39,21 @@ def test_a_local_train_py_shadows_python_m_train_but_not_label_train(tmp_path: P
     assert not (tmp_path / "shadowed.txt").exists()
 
 
-def test_label_train_runs_a_command_in_another_folder(tmp_path: Path) -> None:
-    (tmp_path / "train.py").write_text(LOCAL_TRAIN, encoding="utf-8")
-    done = subprocess.run([str(_script("label-train")), "models", "--project", str(tmp_path)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+def _run_in(folder: Path, local: str, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run an installed console script in `folder`, which holds a module named `local` that must not run."""
+    (folder / local).write_text(LOCAL_TRAIN, encoding="utf-8")
+    done = subprocess.run([str(_script(script)), *args, "--project", str(folder)], cwd=folder, capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert not (folder / "shadowed.txt").exists()
+    return done
+
+
+def test_label_train_runs_a_command_in_another_folder(tmp_path: Path) -> None:
+    done = _run_in(tmp_path, "train.py", "label-train", "models")
     assert done.stdout.strip() == "no models yet (train one with `python -m train`)"
-    assert not (tmp_path / "shadowed.txt").exists()
 
 
 def test_label_app_is_the_label_app_command(tmp_path: Path) -> None:
-    (tmp_path / "label_app.py").write_text(LOCAL_TRAIN, encoding="utf-8")
-    done = subprocess.run([str(_script("label-app")), "versions", "--project", str(tmp_path)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = _run_in(tmp_path, "label_app.py", "label-app", "versions")
     assert done.stdout.strip() == "no label versions yet"
-    assert not (tmp_path / "shadowed.txt").exists()

@@ -114,7 +114,7 @@ def _expected_ids(paths: list[Path]) -> list[str]:
 
 
 def test_default_seeds_ids_equal_corpus_and_second_run_does_nothing(project: Project, model) -> None:  # noqa: ANN001
-    rep = prelabel(project, progress=False)
+    rep = prelabel(project)
     out = prelabel_path(project, model.model_id)
     assert rep.out == out and out.exists()
     with open(out, encoding="utf-8") as fh:
@@ -134,16 +134,16 @@ def test_default_seeds_ids_equal_corpus_and_second_run_does_nothing(project: Pro
     assert [r["topic"] for r in rows] == [p.topic for p in preds]
     assert [r["stance"] for r in rows] == [p.stance for p in preds]
 
-    again = prelabel(project, progress=False)
+    again = prelabel(project)
     assert again.sentences == 0 and again.skipped_done == 5
     assert _rows(out) == rows
 
 
 def test_new_seed_article_only_it_is_prelabeled(project: Project, model) -> None:  # noqa: ANN001
-    prelabel(project, progress=False)
+    prelabel(project)
     before = _rows(prelabel_path(project, model.model_id))
     new = _make_articles(project.seeds_dir / "new", 1, seed=7)
-    rep = prelabel(project, progress=False)
+    rep = prelabel(project)
     assert rep.articles == 1 and rep.skipped_done == 5
     after = _rows(prelabel_path(project, model.model_id))
     assert after[: len(before)] == before
@@ -160,7 +160,7 @@ def test_folder_and_files_and_article_table_in_folder(project: Project, tmp_path
     table.write_text("id,text\nX1,\"Tehran and Baghdad agreed to expand trade. The deal covers gas.\"\n", encoding="utf-8")
     single = _make_articles(tmp_path / "single", 1, seed=3)[0]
     out = tmp_path / "out.csv"
-    rep = prelabel(project, [folder, single], out=out, progress=False)
+    rep = prelabel(project, [folder, single], out=out)
     rows = _rows(out)
     table_text = read_article_file(table, table.name)[0][0].text
     from label_app.corpus import article_id_for, own_sentence_ids
@@ -178,7 +178,7 @@ def test_bad_file_in_folder_is_skipped_and_named(project: Project, tmp_path: Pat
     _make_articles(folder, 1)
     (folder / "broken.txt").write_bytes(b"\x00\x01binary")
     (folder / "image.png").write_bytes(b"png")
-    rep = prelabel(project, [folder], out=tmp_path / "o.csv", progress=False)
+    rep = prelabel(project, [folder], out=tmp_path / "o.csv")
     assert rep.articles == 1
     assert {name for name, _ in rep.skipped} == {"broken.txt", "image.png"} or \
         {Path(name).name for name, _ in rep.skipped} == {"broken.txt", "image.png"}
@@ -203,7 +203,7 @@ def test_sentence_csv_keeps_order_ids_and_given_topic_conditions_stance(project:
         for i, (t, tp) in enumerate(zip(texts, topics, strict=True)):
             w.writerow([f"r{i}", t, tp])
     out = tmp_path / "out.csv"
-    prelabel(project, [src], out=out, progress=False)
+    prelabel(project, [src], out=out)
     rows = _rows(out)
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(5)]
     df = read_prelabels(project, model.model_id, path=out)
@@ -231,38 +231,38 @@ def test_sentence_jsonl_and_unknown_topic(project: Project, tmp_path: Path) -> N
     src.write_text(json.dumps({"text": "Iraq pays for Iranian gas in euros."}) + "\n\n"
                    + json.dumps({"text": "Talks resumed in Baghdad.", "id": 7}) + "\n", encoding="utf-8")
     out = tmp_path / "o.csv"
-    rep = prelabel(project, [src], out=out, progress=False)
+    rep = prelabel(project, [src], out=out)
     rows = _rows(out)
     assert [r["text"] for r in rows] == ["Iraq pays for Iranian gas in euros.", "Talks resumed in Baghdad."]
     assert [r["id"] for r in rows] == ["", "7"] and rep.sentences == 2
     bad = tmp_path / "bad.csv"
     bad.write_text("text,topic\nfine,trade\nhello,weather\n", encoding="utf-8")
     with pytest.raises(BadInput, match=r"bad\.csv: line 3: unknown topic 'weather'"):
-        prelabel(project, [bad], out=tmp_path / "o2.csv", progress=False)
+        prelabel(project, [bad], out=tmp_path / "o2.csv")
     notext = tmp_path / "notext.csv"
     notext.write_text("body\nx\n", encoding="utf-8")
     with pytest.raises(BadInput, match=r"notext.csv: missing column\(s\) text \(found: body\)"):
-        prelabel(project, [notext], out=tmp_path / "o3.csv", progress=False)
+        prelabel(project, [notext], out=tmp_path / "o3.csv")
 
 
 def test_errors_name_the_problem(tmp_path: Path, project: Project) -> None:
     untrained = _copy_project(tmp_path / "untrained")
     with pytest.raises(NoModel, match="no trained model"):
-        prelabel(untrained, progress=False)
+        prelabel(untrained)
     assert issubclass(NoModel, LabelAppError) and issubclass(PrelabelOutputError, LabelAppError)
     other = tmp_path / "other.csv"
     other.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(PrelabelOutputError, match="other.csv: not a pre-label file"):
-        prelabel(project, out=other, progress=False)
+        prelabel(project, out=other)
     out = tmp_path / "o.csv"
-    prelabel(project, out=out, progress=False)
+    prelabel(project, out=out)
     state = json.loads(state_path(out).read_text())
     state["model_id"] = "m-someone-else"
     state_path(out).write_text(json.dumps(state))
     with pytest.raises(PrelabelOutputError, match="written by model m-someone-else"):
-        prelabel(project, out=out, progress=False)
+        prelabel(project, out=out)
     with pytest.raises(BadInput, match="nope.txt: no such file"):
-        prelabel(project, [tmp_path / "nope.txt"], out=tmp_path / "x.csv", progress=False)
+        prelabel(project, [tmp_path / "nope.txt"], out=tmp_path / "x.csv")
 
 
 # ---------------------------------------------------------------- resume
@@ -272,8 +272,7 @@ _CHILD = """
 import sys
 from label_app.project import Project
 from train.prelabel import prelabel
-prelabel(Project.at(sys.argv[1]), [sys.argv[2], sys.argv[3]], out=sys.argv[4], n_jobs=1, chunk_chars=1500,
-         progress=False)
+prelabel(Project.at(sys.argv[1]), [sys.argv[2], sys.argv[3]], out=sys.argv[4], n_jobs=1, chunk_chars=1500)
 """
 
 
@@ -287,7 +286,7 @@ def test_resume_after_sigkill_no_duplicates_nothing_missing(project: Project, tm
         for i, para in enumerate(_seed_paragraphs() * 3):
             w.writerow([para, f"s{i}"])
     ref = tmp_path / "ref.csv"
-    prelabel(project, [folder, sents], out=ref, n_jobs=1, chunk_chars=1500, progress=False)
+    prelabel(project, [folder, sents], out=ref, n_jobs=1, chunk_chars=1500)
 
     out = tmp_path / "out.csv"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -313,7 +312,7 @@ def test_resume_after_sigkill_no_duplicates_nothing_missing(project: Project, tm
         fh.write(b'a0000000000000-0003,a0000000000000,,"half a sente')
     partial = len(_rows(out)) if out.exists() else 0
 
-    rep = prelabel(project, [folder, sents], out=out, n_jobs=1, chunk_chars=1500, progress=False)
+    rep = prelabel(project, [folder, sents], out=out, n_jobs=1, chunk_chars=1500)
     assert rep.dropped_torn_bytes > 0 and rep.skipped_done > 0
     got, want = _rows(out), _rows(ref)
     ids = [r["sentence_id"] + "|" + r["id"] for r in got]
@@ -327,11 +326,11 @@ def test_output_without_state_file_resumes_articles(project: Project, tmp_path: 
     folder = tmp_path / "in"
     _make_articles(folder, 8)
     ref = tmp_path / "ref.csv"
-    prelabel(project, [folder], out=ref, progress=False)
+    prelabel(project, [folder], out=ref)
     data = ref.read_bytes()
     out = tmp_path / "out.csv"
     out.write_bytes(data[: len(data) * 2 // 3])  # cut anywhere, even mid-line; no state file
-    rep = prelabel(project, [folder], out=out, progress=False)
+    rep = prelabel(project, [folder], out=out)
     assert rep.skipped_done > 0
     assert _rows(out) == _rows(ref)
 
@@ -344,20 +343,20 @@ def test_joblib_and_dask_give_the_same_output(project: Project, tmp_path: Path) 
     folder = tmp_path / "in"
     _make_articles(folder, 30)
     one = tmp_path / "inproc.csv"
-    prelabel(project, [folder], out=one, n_jobs=1, chunk_chars=4000, progress=False)
+    prelabel(project, [folder], out=one, n_jobs=1, chunk_chars=4000)
     jl = tmp_path / "joblib.csv"
-    prelabel(project, [folder], out=jl, n_jobs=2, chunk_chars=4000, progress=False)
+    prelabel(project, [folder], out=jl, n_jobs=2, chunk_chars=4000)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         dk = tmp_path / "dask.csv"
-        prelabel(project, [folder], out=dk, backend="dask", scheduler=client, chunk_chars=4000, progress=False)
+        prelabel(project, [folder], out=dk, backend="dask", scheduler=client, chunk_chars=4000)
     assert jl.read_bytes() == one.read_bytes() == dk.read_bytes()
     assert len(_rows(jl)) > 100
 
 
 def test_dask_needs_a_scheduler(project: Project) -> None:
     with pytest.raises(BadInput, match="--scheduler"):
-        prelabel(project, backend="dask", progress=False)
+        prelabel(project, backend="dask")
 
 
 # ---------------------------------------------------------------- reading back, on-demand
@@ -365,7 +364,7 @@ def test_dask_needs_a_scheduler(project: Project) -> None:
 
 def test_read_prelabels_match_live_suggestions(project: Project, model) -> None:  # noqa: ANN001
     assert read_prelabels(project, model.model_id).empty
-    prelabel(project, progress=False)
+    prelabel(project)
     df = read_prelabels(project, model.model_id)
     corpus = load_corpus(project)
     assert set(df.index) == set(corpus.loc[corpus["kind"] == "sentence", "sentence_id"])

@@ -193,7 +193,7 @@ def _new_article_sentence(ws: Workspace, at: AppTest) -> tuple[str, str]:
 
 def test_unseen_sentence_gets_a_suggestion_and_its_stance_follows_the_topic(
         project: Project, model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    prelabel(project, progress=False)  # the seed articles' pre-labels; the new article comes after
+    prelabel(project)  # the seed articles' pre-labels; the new article comes after
     save_into_seeds(project, "new article.txt", NEW_ARTICLE.encode())
     at = open_annotate(project, monkeypatch, "hint")
     ws = Workspace.open(project.root)

@@ -7,8 +7,8 @@ import sys
 
 from label_app.pipes import add_project_option, run_quietly
 
-from . import prelabel
 from .cli import run
+from .prelabel import DEFAULT_CHUNK_CHARS
 
 
 def _confidence(text: str) -> float:
@@ -19,6 +19,35 @@ def _confidence(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
     return value
+
+
+def _prelabel_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `python -m train prelabel`."""
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="article files (.txt, .md) and folders (every supported file inside, tables "
+                             "included, is read as articles), or sentence files (.csv/.jsonl named directly: "
+                             "one sentence per row, column `text`, optional `id` and `topic`); default: seeds/, "
+                             "only articles this model has not pre-labeled yet")
+    add_project_option(parser)
+    parser.add_argument("--model", default=None, metavar="ID",
+                        help="model id to pre-label with (default: the current model)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="output CSV (default: prelabels/<model id>.csv in the project); a run on an "
+                             "existing output resumes it")
+    parser.add_argument("--jobs", type=int, default=-1, metavar="N",
+                        help="worker processes for the joblib backend (default -1: every core)")
+    parser.add_argument("--backend", choices=("joblib", "dask"), default="joblib",
+                        help="joblib: processes on this machine (default); dask: a Dask cluster (needs --scheduler)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--chunk-chars", type=int, default=DEFAULT_CHUNK_CHARS, metavar="N",
+                        help=f"characters of input per chunk, the unit of work and of resume "
+                             f"(default {DEFAULT_CHUNK_CHARS:,})")
+    parser.add_argument("--segmenter", choices=("fast", "exact", "spacy"), default="fast",
+                        help="for article folders other than seeds/: fast (default) gives ingestion's segments "
+                             "with repeated lines looked up; exact runs label_app's segment_articles on every "
+                             "line ('spacy' is the old name of exact)")
+    parser.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,14 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("prelabel", help="pre-label articles or sentence files with the current model (or --model), "
                        "streamed in resumable chunks on every core; writes prelabels/<model id>.csv")
-    prelabel.add_arguments(s)
+    _prelabel_arguments(s)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "prelabel":
-        return prelabel.cli_prelabel(args)
     return run(args)
 
 

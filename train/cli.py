@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from label_app.errors import LabelAppError
+from label_app.errors import BadInput, LabelAppError
 from label_app.pipes import error_boundary
 from label_app.project import Project
 
 from . import registry
+from .prelabel import PrelabelProgress, prelabel
 from .report import curve_report, errors_report, evaluation_report, training_report
 from .training import TrainResult, evaluate_model, find_label_errors, learning_curve, train_project
 
@@ -75,12 +77,38 @@ def cmd_use(project: Project, model_id: str) -> int:
     return 0
 
 
+def cmd_prelabel(project: Project, args: argparse.Namespace, quiet: bool) -> int:
+    """`python -m train prelabel`: progress as a tqdm bar on stderr (input bytes read, sentences per second)."""
+    from tqdm import tqdm
+
+    if args.chunk_chars < 1000:
+        raise BadInput(f"--chunk-chars must be at least 1000, got {args.chunk_chars}")
+    with tqdm(unit="B", unit_scale=True, desc="pre-label", file=sys.stderr, disable=quiet, dynamic_ncols=True,
+              mininterval=0.5) as bar:
+        def show(p: PrelabelProgress) -> None:
+            bar.total = p.total_bytes
+            bar.update(p.done_bytes - bar.n)
+            if p.sentences:
+                bar.set_postfix_str(f"{p.sentences:,} sentences, {p.sentences / max(p.seconds, 1e-9):,.0f}/s",
+                                    refresh=False)
+
+        report = prelabel(project, args.inputs or None, model_id=args.model, out=args.out, n_jobs=args.jobs,
+                          backend=args.backend, scheduler=args.scheduler, chunk_chars=args.chunk_chars,
+                          segmenter=args.segmenter, on_progress=show)
+        if bar.total:
+            bar.update(bar.total - bar.n)  # byte weights of parsed articles are estimates: end the bar at 100%
+    print(report.summary())
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch parsed arguments; user mistakes become one line on stderr and exit code 1."""
     project = Project.at(args.project)
     version = getattr(args, "labels_version", None)
     quiet = getattr(args, "quiet", False)
-    with error_boundary() as outcome:
+    interrupted = ("interrupted: the output is valid; run the same command again to resume"
+                   if args.command == "prelabel" else "interrupted")
+    with error_boundary(interrupted) as outcome:
         outcome.code = _dispatch(project, args, version, quiet)
     return outcome.code
 
@@ -98,4 +126,6 @@ def _dispatch(project: Project, args: argparse.Namespace, version: str | None, q
         return cmd_models(project)
     if args.command == "use":
         return cmd_use(project, args.model)
+    if args.command == "prelabel":
+        return cmd_prelabel(project, args, quiet)
     raise LabelAppError(f"unknown command {args.command!r}")

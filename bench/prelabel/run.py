@@ -84,7 +84,7 @@ def child_prelabel(project_dir: str, corpus: str, out: str, n_jobs: int, segment
     from train.prelabel import prelabel
 
     t0 = time.perf_counter()
-    rep = prelabel(Project.at(project_dir), [corpus], out=out, n_jobs=n_jobs, segmenter=segmenter, progress=False)
+    rep = prelabel(Project.at(project_dir), [corpus], out=out, n_jobs=n_jobs, segmenter=segmenter)
     print(json.dumps({"sentences": rep.sentences, "articles": rep.articles, "seconds": time.perf_counter() - t0}))
 
 

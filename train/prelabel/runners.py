@@ -1,0 +1,237 @@
+"""Pre-labeling runners: the worker side (segment and predict one chunk into CSV bytes) and the two ways of
+running chunks, joblib processes on this machine or a Dask cluster."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from label_app.corpus import (
+    KIND_SENTENCE,
+    FastSegmenter,
+    get_nlp,
+    own_sentence_ids,
+    segment_articles,
+)
+from label_app.errors import BadInput
+from label_app.store import guard_cell
+
+from ..active import joint_uncertainty
+from .inputs import Unit
+
+_PREDICT_BATCH = 4096
+
+# ---------------------------------------------------------------- the worker side
+
+_WORKER_MODELS: dict[str, Any] = {}
+_WORKER_SEGMENTERS: dict[str, FastSegmenter] = {}
+
+
+def _model_from(ref: Any) -> Any:
+    """The model itself, or (in a worker) the model loaded once from a joblib file path."""
+    if isinstance(ref, str):
+        model = _WORKER_MODELS.get(ref)
+        if model is None:
+            import joblib
+
+            model = joblib.load(ref)
+            _WORKER_MODELS.clear()
+            _WORKER_MODELS[ref] = model
+        return model
+    return ref
+
+
+class _SharedTransform:
+    """Stands in for equal fitted vectorizers of several tasks, so each batch is transformed once, not per task."""
+
+    def __init__(self, vec: Any) -> None:
+        self.vec = vec
+        self._in: Any = None
+        self._out: Any = None
+
+    def transform(self, texts: Any) -> Any:
+        # TrainedModel.predict passes the same list object to every task; holding it keeps its id unique.
+        if texts is not self._in:
+            self._out, self._in = self.vec.transform(texts), texts
+        return self._out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.vec, name)
+
+
+def _same_vectorizer(a: Any, b: Any) -> bool:
+    import numpy as np
+
+    try:
+        return (type(a) is type(b) and a.get_params() == b.get_params() and a.vocabulary_ == b.vocabulary_
+                and np.array_equal(a.idf_, b.idf_))
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+_PREPARED: dict[int, tuple[Any, Any]] = {}
+
+
+def _prepared(model: Any) -> Any:
+    """A shallow copy of `model` whose tasks share text vectorizers that are equal (the usual case, since
+    topic and stance are fitted on the same sentences); predictions are unchanged, the caller's model too."""
+    hit = _PREPARED.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    out = model
+    tasks = getattr(model, "models", None)
+    if isinstance(tasks, dict) and len(tasks) > 1:
+        try:
+            out = copy.copy(model)
+            out.models = {t: copy.copy(tm) for t, tm in tasks.items()}
+            for tm in out.models.values():
+                tm.features = copy.copy(tm.features)
+            feats = [tm.features for tm in out.models.values()]
+            for name in ("word", "char"):
+                first = getattr(feats[0], name, None)
+                if first is not None and all(_same_vectorizer(first, getattr(f, name, None)) for f in feats[1:]):
+                    shared = _SharedTransform(first)
+                    for f in feats:
+                        setattr(f, name, shared)
+        except (AttributeError, TypeError):
+            out = model
+    _PREPARED.clear()
+    _PREPARED[id(model)] = (model, out)
+    return out
+
+
+def _fmt_prob(p: Any) -> str:
+    if p is None:
+        return ""
+    p = float(p)
+    return "" if math.isnan(p) else f"{p:.6f}"
+
+
+def _predict(model: Any, texts: list[str], topics: list[str | None]) -> list[Any]:
+    out: list[Any] = []
+    given = any(topics)
+    for i in range(0, len(texts), _PREDICT_BATCH):
+        out.extend(model.predict(texts[i:i + _PREDICT_BATCH], topics[i:i + _PREDICT_BATCH] if given else None))
+    return out
+
+
+def _as_row(p: Any, topic: str | None) -> dict[str, Any]:
+    """Prediction fields of one output row; a given topic is known, not predicted (probability 1)."""
+    if not topic:
+        return {"topic": p.topic, "topic_prob": p.topic_prob, "stance": p.stance, "stance_prob": p.stance_prob,
+                "uncertainty": p.uncertainty}
+    # Only the stance is uncertain then: the uncertainty of that one task.
+    unc = float(joint_uncertainty([list(p.stance_probs.values())])[0]) if p.stance_prob is not None else 0.0
+    return {"topic": topic, "topic_prob": 1.0, "stance": p.stance, "stance_prob": p.stance_prob,
+            "uncertainty": unc}
+
+
+def _segment(texts: list[str], spacy_name: str | None, fast: bool) -> list[list[Any]]:
+    if spacy_name:
+        return segment_articles(texts, get_nlp(spacy_name))
+    if fast:
+        seg = _WORKER_SEGMENTERS.get("fast")
+        if seg is None:
+            seg = _WORKER_SEGMENTERS["fast"] = FastSegmenter()
+        return seg.segment(texts)
+    return segment_articles(texts)
+
+
+def run_chunk(model_ref: Any, chunk: list[Unit], spacy_name: str | None = None,
+              fast: bool = True) -> tuple[bytes, int, list[str]]:
+    """Segment and predict one chunk; returns (CSV rows as bytes, sentence count, article ids with no sentence)."""
+    model = _prepared(_model_from(model_ref))
+    model_id = str(model.model_id)
+    arts = [u for u in chunk if u[0] == "a"]
+    segmented = iter(_segment([u[3] for u in arts], spacy_name, fast)) if arts else iter(())
+    rows: list[list[str]] = []
+    texts: list[str] = []
+    topics: list[str | None] = []
+    empty: list[str] = []
+    for u in chunk:
+        if u[0] == "c":  # an article of the corpus: sentences and ids as ingestion wrote them
+            _, aid, gid, sents = u
+            for sid, text in sents:
+                rows.append([sid, aid, gid, text])
+                texts.append(text)
+                topics.append(None)
+            if not sents:
+                empty.append(aid)
+        elif u[0] == "a":
+            _, aid, gid, _text = u
+            n_before = len(rows)
+            segs = next(segmented)
+            for sid, seg in zip(own_sentence_ids(aid, [s.text for s in segs]), segs, strict=True):
+                if seg.kind == KIND_SENTENCE:
+                    rows.append([sid, aid, gid, seg.text])
+                    texts.append(seg.text)
+                    topics.append(None)
+            if len(rows) == n_before:
+                empty.append(aid)
+        else:
+            _, sid, gid, text, topic = u
+            rows.append([sid, "", gid, text])
+            texts.append(text)
+            topics.append(topic or None)
+    preds = _predict(model, texts, topics) if texts else []
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for row, topic, p in zip(rows, topics, preds, strict=True):
+        r = _as_row(p, topic)
+        cells = [r["topic"] or "", _fmt_prob(r["topic_prob"]), r["stance"] or "", _fmt_prob(r["stance_prob"]),
+                 _fmt_prob(r["uncertainty"]), model_id]
+        w.writerow([guard_cell(c) for c in row] + cells)
+    return buf.getvalue().encode("utf-8"), len(rows), empty
+
+
+
+def run_joblib(model_ref: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spacy_name: str | None,
+                fast: bool, n_jobs: int) -> Iterator[tuple[tuple[bytes, int, list[str]], dict[str, int]]]:
+    from joblib import Parallel, delayed
+
+    # Progress travels beside the chunk: joblib's ordered generator returns results in submission order.
+    pending: deque[dict[str, int]] = deque()
+
+    def tasks() -> Iterator[Any]:
+        for chunk, progress in work:
+            pending.append(progress)
+            yield delayed(run_chunk)(model_ref, chunk, spacy_name, fast)
+
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs", batch_size=1)
+    for result in parallel(tasks()):
+        yield result, pending.popleft()
+
+
+def run_dask(model: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spacy_name: str | None,
+              fast: bool, scheduler: Any) -> Iterator[tuple[tuple[bytes, int, list[str]], dict[str, int]]]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BadInput("--backend dask needs dask.distributed: pip install 'label-app[dask]'") from None
+    own = not isinstance(scheduler, Client)
+    try:
+        client = Client(scheduler) if own else scheduler
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BadInput(f"dask scheduler {scheduler!r}: cannot connect: {exc}") from None
+    try:
+        workers = max(1, sum(client.nthreads().values()))
+        # The model goes to every worker once instead of with every chunk.
+        model_future = client.scatter(model, broadcast=True)
+        window: deque[tuple[Any, dict[str, int]]] = deque()
+        for chunk, progress in work:
+            window.append((client.submit(run_chunk, model_future, chunk, spacy_name, fast, pure=False), progress))
+            if len(window) >= 2 * workers:
+                fut, prog = window.popleft()
+                yield fut.result(), prog
+        while window:
+            fut, prog = window.popleft()
+            yield fut.result(), prog
+    finally:
+        if own:
+            client.close()
+
