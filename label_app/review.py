@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
@@ -20,24 +20,15 @@ from . import artifacts, store
 from .agreement import PairAgreement, TaskAgreement
 from .errors import LabelAppError
 from .gold import ADJUDICATED, resolve_votes
+from .index import Entry
 from .project import Project
 from .schema import Schema
 
 LABEL_COLUMNS = ["annotator", "topic", "stance", "source", "timestamp"]
 
 
-class LabelEntry(Protocol):
-    """The fields of a current label this module reads (label_app.index.Entry has them)."""
-
-    sentence_id: str
-    annotator: str
-    action: str
-    topic: str
-    stance: str
-    source: str
-    timestamp: str
-    article_id: str
-    text: str
+# the latest action of one annotator on one sentence, as the label index keeps it
+LabelEntry = Entry
 
 
 # ---------------------------------------------------------------- likely label errors (train's CSV)
