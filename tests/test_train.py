@@ -146,7 +146,7 @@ def test_whole_loop_trains_saves_and_predicts(trained: tuple[Project, train.Trai
 
 def test_stance_is_conditioned_on_the_given_topic(tmp_path: Path) -> None:
     project = new_project(tmp_path, fixture_rows(n_articles=10))
-    result = train.train_project(project, progress=False, config=TrainConfig(topic_features=(True,)))
+    result = train.train_project(project, progress=False, config=TrainConfig(topic_modes=("pooled",)))
     model = train.load_model(project, load_schema(project.schema_path), result.model_id)
     text = "The numbers rise sharply."  # no topic word: only the topic tells the polarity
     on_trade, on_security = model.predict([text, text], topics=["trade", "security"])
