@@ -304,9 +304,10 @@ def load_embedder() -> tuple[Any, dict[str, str]]:
         import wordllama
         from wordllama import WordLlama
     except Exception as exc:  # noqa: BLE001 - ImportError, or a broken install of its dependencies
-        raise EmbeddingUnavailable(f"embedding features off: the optional package {EMBEDDING_PACKAGE!r} cannot "
-                                   f"be imported ({type(exc).__name__}); training on TF-IDF features only "
-                                   f"(pip install {EMBEDDING_PACKAGE} to add them)") from None
+        kind = "is not installed" if isinstance(exc, ImportError) else f"cannot be imported ({type(exc).__name__})"
+        raise EmbeddingUnavailable(f"embedding features off: the optional package {EMBEDDING_PACKAGE!r} {kind}; "
+                                   f"training on TF-IDF features only (pip install {EMBEDDING_PACKAGE} to add "
+                                   "them)") from None
     from pathlib import Path
 
     folder = Path(wordllama.__file__).resolve().parent
@@ -342,7 +343,9 @@ def embedding_note() -> str | None:
         note = str(exc)
         if note not in _NOTED:
             _NOTED.add(note)
-            print(note, file=sys.stderr)
+            from tqdm import tqdm
+
+            tqdm.write(note, file=sys.stderr)  # on a line of its own, not inside a progress bar
         return note
 
 
