@@ -4,6 +4,7 @@ two ways the stance task is conditioned on its topic (pooled with topic x word f
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -283,6 +284,9 @@ EMBEDDING_CONFIG = "l2_supercat"
 EMBEDDING_DIM = 256
 _EMBEDDERS: dict[str, Any] = {}
 _NOTED: set[str] = set()
+# The last batch embedded: topic and stance models that both use the embedding get the same texts in one
+# predict call, so the second is a lookup. Keyed by the texts themselves (cheap: str hashes are cached).
+_LAST_BATCH: list[Any] = [None, None]
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -310,6 +314,8 @@ def load_embedder() -> tuple[Any, dict[str, str]]:
                                    "them)") from None
     from pathlib import Path
 
+    # One tokenizer thread per process: training and pre-labeling already run one worker process per core.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     folder = Path(wordllama.__file__).resolve().parent
     weights = _weights_path(folder)
     if not weights.is_file():
@@ -377,9 +383,15 @@ class StaticEmbedding:
         model, _ = load_embedder()
         if not len(texts):
             return np.zeros((0, EMBEDDING_DIM))
-        E = np.asarray(model.embed(list(texts), norm=False), dtype=np.float64)
+        key = tuple(texts)
+        if _LAST_BATCH[0] == key:
+            return _LAST_BATCH[1]
+        E = np.asarray(model.embed(list(key), norm=False), dtype=np.float64)
         norms = np.linalg.norm(E, axis=1, keepdims=True)
-        return np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)
+        E = np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)
+        E.setflags(write=False)  # shared by the callers of the same batch
+        _LAST_BATCH[0], _LAST_BATCH[1] = key, E
+        return E
 
 
 # ---------------------------------------------------------------- the feature family
