@@ -183,3 +183,16 @@ def test_linear_ovr_matches_scikit_learn_linear_svc(n_classes: int, class_weight
     assert np.abs(a - b).max() < 1e-3 * max(1.0, np.abs(b).max())
     assert (np.asarray(ours.decision_function(X)).argmax(-1) == np.asarray(ref.decision_function(X)).argmax(-1)
             ).all() if n_classes > 2 else ((ours.decision_function(X) > 0) == (ref.decision_function(X) > 0)).all()
+
+
+def test_embedding_equals_wordllamas_own_mean_pooling() -> None:
+    from train.features import StaticEmbedding, load_embedder
+
+    model, _ = load_embedder()
+    texts = ["Iran and Iraq signed a trade deal.", "a", "Ünïcode — quotes “here” and 3.5% " * 40,
+             "Officials said exports rise sharply in Baghdad and Tehran on Monday."]
+    ours = StaticEmbedding().fit().transform(texts)
+    ref = model.embed(texts, norm=True)
+    assert ours.shape == (4, 256)
+    assert np.abs(ours - ref).max() < 1e-5
+    assert not StaticEmbedding().fit().transform([""]).any()  # an empty text is a zero row, not NaN
