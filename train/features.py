@@ -336,7 +336,15 @@ def load_embedder() -> tuple[Any, dict[str, str]]:
 
     info = {"package": EMBEDDING_PACKAGE, "version": version(EMBEDDING_PACKAGE), "weights": weights.name,
             "dim": str(EMBEDDING_DIM), "sha256": h.hexdigest()}
-    _EMBEDDERS.update(model=model, info=info)
+    try:
+        # wordllama's tokenizer pads every batch to its longest text; the sparse product needs no padding.
+        from tokenizers import Tokenizer
+
+        unpadded = Tokenizer.from_str(model.tokenizer.to_str())
+        unpadded.no_padding()
+    except Exception:  # noqa: BLE001 - the padded tokenizer gives the same result, only slower
+        unpadded = None
+    _EMBEDDERS.update(model=model, info=info, tokenizer=unpadded)
     return model, info
 
 
@@ -361,7 +369,7 @@ def _mean_token_embedding(model: Any, texts: list[str], batch: int = 1024) -> np
     (batch x longest text x 256) array wordllama builds, which makes whole articles many times slower."""
     table = model.embedding
     out = np.zeros((len(texts), table.shape[1]), dtype=np.float64)
-    tokenizer = model.tokenizer
+    tokenizer = _EMBEDDERS.get("tokenizer") or model.tokenizer
     for start in range(0, len(texts), batch):
         enc = tokenizer.encode_batch(texts[start:start + batch], add_special_tokens=False)
         ids = [np.asarray(e.ids, dtype=np.int64)[np.asarray(e.attention_mask, dtype=bool)] for e in enc]
