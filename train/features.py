@@ -287,6 +287,7 @@ _NOTED: set[str] = set()
 # The last batch embedded: topic and stance models that both use the embedding get the same texts in one
 # predict call, so the second is a lookup. Keyed by the texts themselves (cheap: str hashes are cached).
 _LAST_BATCH: list[Any] = [None, None]
+_CACHE_MAX_TEXTS = 5_000
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -418,7 +419,8 @@ class StaticEmbedding:
         norms = np.linalg.norm(E, axis=1, keepdims=True)
         E = np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)
         E.setflags(write=False)  # shared by the callers of the same batch
-        _LAST_BATCH[0], _LAST_BATCH[1] = key, E
+        # Only prediction-sized batches are kept: a training set's matrix would pin memory for nothing.
+        _LAST_BATCH[0], _LAST_BATCH[1] = (key, E) if len(key) <= _CACHE_MAX_TEXTS else (None, None)
         return E
 
 
