@@ -7,7 +7,6 @@ import os
 import pickle
 import random
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +145,7 @@ def test_whole_loop_trains_saves_and_predicts(trained: tuple[Project, train.Trai
 
 def test_stance_is_conditioned_on_the_given_topic(tmp_path: Path) -> None:
     project = new_project(tmp_path, fixture_rows(n_articles=10))
-    result = train.train_project(project, progress=False, config=TrainConfig(topic_features=(True,)))
+    result = train.train_project(project, progress=False, config=TrainConfig(topic_modes=("pooled",)))
     model = train.load_model(project, load_schema(project.schema_path), result.model_id)
     text = "The numbers rise sharply."  # no topic word: only the topic tells the polarity
     on_trade, on_security = model.predict([text, text], topics=["trade", "security"])
@@ -330,16 +329,6 @@ def test_curve_errors_evaluate_and_models_commands(trained: tuple[Project, train
     assert capsys.readouterr().err.startswith("error: not a model id")
     assert main(["--project", root, "evaluate", "--model", result.model_id, "--labels-version", "9"]) == 1
     assert "label version 9 not found" in capsys.readouterr().err
-
-
-def test_single_sentence_prediction_is_fast(trained: tuple[Project, train.TrainResult]) -> None:
-    project, _ = trained
-    model = train.load_current_model(project, load_schema(project.schema_path))
-    model.predict(["warm up"])
-    t0 = time.perf_counter()
-    for _ in range(20):
-        model.predict(["Officials said exports rise sharply in baghdad."])
-    assert (time.perf_counter() - t0) / 20 < 0.05
 
 
 # ---------------------------------------------------------------- numbers against scikit-learn

@@ -1,8 +1,12 @@
-"""Text features: word and character n-gram TF-IDF, plus topic x word features for the stance task."""
+"""Text features: word and character n-gram TF-IDF, a bundled static sentence embedding (wordllama), and the
+two ways the stance task is conditioned on its topic (pooled with topic x word features, or one block per topic)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -273,65 +277,302 @@ class CharWbTfidf(BaseEstimator):
         return names
 
 
+# ---------------------------------------------------------------- static sentence embedding (optional package)
+
+EMBEDDING_PACKAGE = "wordllama"
+EMBEDDING_CONFIG = "l2_supercat"
+EMBEDDING_DIM = 256
+_EMBEDDERS: dict[str, Any] = {}
+_NOTED: set[str] = set()
+# The last batch embedded: topic and stance models that both use the embedding get the same texts in one
+# predict call, so the second is a lookup. Keyed by the texts themselves (cheap: str hashes are cached).
+_LAST_BATCH: list[Any] = [None, None]
+_CACHE_MAX_TEXTS = 5_000
+
+
+class EmbeddingUnavailable(RuntimeError):
+    """The optional embedding package cannot be used; the message is the one-line note shown to the user."""
+
+
+def _weights_path(package_dir: Any) -> Any:
+    from pathlib import Path
+
+    return Path(package_dir) / "weights" / f"{EMBEDDING_CONFIG}_{EMBEDDING_DIM}.safetensors"
+
+
+def load_embedder() -> tuple[Any, dict[str, str]]:
+    """wordllama's bundled 256-dim model, loaded from the wheel's own folder with downloads disabled, and its
+    identity {package, version, weights, sha256}. Raises EmbeddingUnavailable (never downloads anything)."""
+    if "model" in _EMBEDDERS:
+        return _EMBEDDERS["model"], _EMBEDDERS["info"]
+    try:
+        import wordllama
+        from wordllama import WordLlama
+    except Exception as exc:  # noqa: BLE001 - ImportError, or a broken install of its dependencies
+        kind = "is not installed" if isinstance(exc, ImportError) else f"cannot be imported ({type(exc).__name__})"
+        raise EmbeddingUnavailable(f"embedding features off: the optional package {EMBEDDING_PACKAGE!r} {kind}; "
+                                   f"training on TF-IDF features only (pip install {EMBEDDING_PACKAGE} to add "
+                                   "them)") from None
+    from pathlib import Path
+
+    # One tokenizer thread per process: training and pre-labeling already run one worker process per core.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    folder = Path(wordllama.__file__).resolve().parent
+    weights = _weights_path(folder)
+    if not weights.is_file():
+        raise EmbeddingUnavailable(f"embedding features off: {weights} is missing from the installed "
+                                   f"{EMBEDDING_PACKAGE} package; training on TF-IDF features only")
+    try:
+        # Given its own package folder as cache folder, wordllama finds the weights and tokenizer it ships;
+        # disable_download makes a missing file an error instead of a hub request.
+        model = WordLlama.load(config=EMBEDDING_CONFIG, dim=EMBEDDING_DIM, cache_dir=folder, disable_download=True)
+    except Exception as exc:  # noqa: BLE001
+        raise EmbeddingUnavailable(f"embedding features off: {EMBEDDING_PACKAGE} could not load its bundled model "
+                                   f"({type(exc).__name__}: {exc}); training on TF-IDF features only") from None
+    h = hashlib.sha256()
+    with open(weights, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    from importlib.metadata import version
+
+    info = {"package": EMBEDDING_PACKAGE, "version": version(EMBEDDING_PACKAGE), "weights": weights.name,
+            "dim": str(EMBEDDING_DIM), "sha256": h.hexdigest()}
+    try:
+        # wordllama's tokenizer pads every batch to its longest text; the sparse product needs no padding.
+        from tokenizers import Tokenizer
+
+        unpadded = Tokenizer.from_str(model.tokenizer.to_str())
+        unpadded.no_padding()
+    except Exception:  # noqa: BLE001 - the padded tokenizer gives the same result, only slower
+        unpadded = None
+    _EMBEDDERS.update(model=model, info=info, tokenizer=unpadded)
+    return model, info
+
+
+def embedding_note() -> str | None:
+    """None when the embedding can be used, else the one-line note (printed once per process on stderr)."""
+    try:
+        load_embedder()
+        return None
+    except EmbeddingUnavailable as exc:
+        note = str(exc)
+        if note not in _NOTED:
+            _NOTED.add(note)
+            from tqdm import tqdm
+
+            tqdm.write(note, file=sys.stderr)  # on a line of its own, not inside a progress bar
+        return note
+
+
+def _mean_token_embedding(model: Any, texts: list[str], batch: int = 1024) -> np.ndarray:
+    """wordllama's `embed(texts, norm=False)` (the mean of the texts' token vectors), computed as a sparse
+    (texts x tokens) count matrix times the embedding table: the same numbers (tested), without the padded
+    (batch x longest text x 256) array wordllama builds, which makes whole articles many times slower."""
+    table = model.embedding
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float64)
+    tokenizer = _EMBEDDERS.get("tokenizer") or model.tokenizer
+    for start in range(0, len(texts), batch):
+        enc = tokenizer.encode_batch(texts[start:start + batch], add_special_tokens=False)
+        ids = [np.asarray(e.ids, dtype=np.int64)[np.asarray(e.attention_mask, dtype=bool)] for e in enc]
+        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        flat = np.clip(np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64), 0, table.shape[0] - 1)
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        C = sp.csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr), shape=(len(ids), table.shape[0]))
+        C.sum_duplicates()
+        sums = np.asarray(C @ table, dtype=np.float64)
+        out[start:start + len(ids)] = sums / np.maximum(lengths, 1)[:, None]
+    return out
+
+
+class StaticEmbedding:
+    """Mean-pooled static token embedding of each text (wordllama l2_supercat, 256 dims), L2-normalised.
+
+    Only the identity of the weights is pickled (package, version, sha256), never the weights: they are loaded
+    from the installed package, and a model whose weights differ from the ones it was trained with is refused
+    (`check`)."""
+
+    def __init__(self) -> None:
+        self.info: dict[str, str] = {}
+
+    def fit(self, texts: Sequence[str] | None = None) -> StaticEmbedding:
+        self.info = dict(load_embedder()[1])
+        return self
+
+    def check(self) -> None:
+        """Raise EmbeddingUnavailable unless the installed weights are the ones this model was trained with."""
+        _, info = load_embedder()
+        if info["sha256"] != self.info.get("sha256"):
+            raise EmbeddingUnavailable(
+                f"the installed {EMBEDDING_PACKAGE} {info['version']} weights ({info['sha256'][:12]}...) are not "
+                f"the ones this model was trained with ({self.info.get('version')}, "
+                f"{str(self.info.get('sha256'))[:12]}...)")
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), 256) float64, each row of unit length (an empty text gives a zero row)."""
+        model, _ = load_embedder()
+        if not len(texts):
+            return np.zeros((0, EMBEDDING_DIM))
+        key = tuple(texts)
+        if _LAST_BATCH[0] == key:
+            return _LAST_BATCH[1]
+        E = _mean_token_embedding(model, list(key))
+        norms = np.linalg.norm(E, axis=1, keepdims=True)
+        E = np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)
+        E.setflags(write=False)  # shared by the callers of the same batch
+        # Only prediction-sized batches are kept: a training set's matrix would pin memory for nothing.
+        _LAST_BATCH[0], _LAST_BATCH[1] = (key, E) if len(key) <= _CACHE_MAX_TEXTS else (None, None)
+        return E
+
+
+# ---------------------------------------------------------------- the feature family
+
+FEATURE_SETS = ("tfidf", "embedding", "both")
+# How the stance task sees its topic: "pooled" = one model over all topics with topic x word features added,
+# "per_topic" = one model per topic (each topic's features in a block of their own, plus a per-topic bias).
+TOPIC_MODES = ("pooled", "per_topic")
+
+
 def _topic_docs(texts: Sequence[str], topics: Sequence[str | None]) -> list[str]:
     return [f"{t or NO_TOPIC}{_SEP}{x}" for x, t in zip(texts, topics, strict=True)]
 
 
-class TextFeatures:
-    """Word (1-2)-gram and char_wb n-gram TF-IDF; with `topic_features`, topic x word TF-IDF columns after them.
+def per_topic_blocks(X: sp.spmatrix, topic_idx: np.ndarray, n_topics: int) -> sp.csr_matrix:
+    """Row i's features moved into block topic_idx[i] of n_topics blocks, plus a one-hot topic column (a bias
+    per topic). A linear model over this is one model per topic (the loss and penalty separate by block).
+    Rows with topic_idx -1 (a topic never seen in training) are all zero: they get the shared bias only."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    n, d = X.shape
+    topic_idx = np.asarray(topic_idx, dtype=np.int64)
+    known = topic_idx >= 0
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))
+    keep = known[rows]
+    cols = X.indices[keep] + topic_idx[rows[keep]] * d
+    blocks = sp.csr_matrix((X.data[keep], (rows[keep], cols)), shape=(n, d * n_topics))
+    bias = sp.csr_matrix((np.ones(int(known.sum())), (np.flatnonzero(known), topic_idx[known])),
+                         shape=(n, n_topics))
+    return sp.hstack([blocks, bias], format="csr")
 
-    The text columns always come first, so dropping the topic part is a column slice (used by model selection).
+
+class TextFeatures:
+    """The features of one model of the family.
+
+    feature_set: "tfidf" (word 1-2-gram + char_wb n-gram TF-IDF), "embedding" (StaticEmbedding) or "both"
+    (their columns side by side; each part has unit length per row). topic_mode (stance only): None (text only),
+    "pooled" (topic x word TF-IDF columns after the text columns) or "per_topic" (per_topic_blocks).
+    `fit_parts` fits everything a family needs once; `view` gives each member, sharing the fitted parts.
     """
 
     def __init__(self, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] | None = (2, 5),
-                 min_df: int = 1, topic_features: bool = False) -> None:
+                 min_df: int = 1, feature_set: str = "tfidf", topic_mode: str | None = None) -> None:
+        if feature_set not in FEATURE_SETS:
+            raise ValueError(f"unknown feature set {feature_set!r} (known: {', '.join(FEATURE_SETS)})")
+        if topic_mode not in (None, *TOPIC_MODES):
+            raise ValueError(f"unknown topic mode {topic_mode!r} (known: {', '.join(TOPIC_MODES)})")
         self.word_ngrams = tuple(word_ngrams)
         self.char_ngrams = tuple(char_ngrams) if char_ngrams else None
         self.min_df = min_df
-        self.topic_features = topic_features
+        self.feature_set = feature_set
+        self.topic_mode = topic_mode
         self.word: WordTfidf | None = None
         self.char: CharWbTfidf | None = None
+        self.embedding: StaticEmbedding | None = None
         self.topic: TfidfVectorizer | None = None
-        self.n_text_features = 0
+        self.topics_: list[str] = []
+        self.fitted = False
 
-    def _make(self) -> None:
-        self.word = WordTfidf(self.word_ngrams, min_df=self.min_df)
-        self.char = CharWbTfidf(self.char_ngrams, min_df=self.min_df) if self.char_ngrams else None
-        # Topic tokens are rarer than words: min_df 1 keeps small topics' words usable.
-        self.topic = (TfidfVectorizer(analyzer=TopicWordTokens(), sublinear_tf=True, min_df=1, dtype=np.float64)
-                      if self.topic_features else None)
+    # -- which parts a member uses
+    def _uses(self, feature_set: str | None = None, topic_mode: str | None = "?") -> tuple[bool, bool, bool]:
+        fs = feature_set or self.feature_set
+        mode = self.topic_mode if topic_mode == "?" else topic_mode
+        return fs in ("tfidf", "both"), fs in ("embedding", "both"), mode == "pooled"
+
+    def fit_parts(self, texts: Sequence[str], topics: Sequence[str | None] | None = None,
+                  feature_sets: Sequence[str] = ("tfidf",), topic_modes: Sequence[str | None] = (None,)
+                  ) -> dict[str, sp.csr_matrix]:
+        """Fit the vectorizers every (feature set, topic mode) listed needs, on `texts` (no labels are used), and
+        return the parts' matrices {"tfidf", "embedding", "topic_word"} for those texts."""
+        need_tfidf = any(fs in ("tfidf", "both") for fs in feature_sets)
+        need_emb = any(fs in ("embedding", "both") for fs in feature_sets)
+        need_topic = "pooled" in topic_modes
+        parts: dict[str, sp.csr_matrix] = {}
+        if need_tfidf:
+            self.word = WordTfidf(self.word_ngrams, min_df=self.min_df)
+            tf = [self.word.fit_transform(texts)]
+            if self.char_ngrams:
+                self.char = CharWbTfidf(self.char_ngrams, min_df=self.min_df)
+                tf.append(self.char.fit_transform(texts))
+            parts["tfidf"] = sp.hstack(tf, format="csr")
+        if need_emb:
+            self.embedding = StaticEmbedding().fit(texts)
+            parts["embedding"] = sp.csr_matrix(self.embedding.transform(texts))
+        if need_topic:
+            # Topic tokens are rarer than words: min_df 1 keeps small topics' words usable.
+            self.topic = TfidfVectorizer(analyzer=TopicWordTokens(), sublinear_tf=True, min_df=1, dtype=np.float64)
+            parts["topic_word"] = self.topic.fit_transform(_topic_docs(texts, topics or [None] * len(texts)))
+        self.topics_ = sorted({t for t in (topics or []) if t})
+        self.fitted = True
+        return parts
+
+    def parts(self, texts: Sequence[str], topics: Sequence[str | None] | None = None) -> dict[str, sp.csr_matrix]:
+        """The matrices of the parts this member uses, for new texts."""
+        if not self.fitted:
+            raise RuntimeError("TextFeatures.transform called before fit_transform")
+        use_tfidf, use_emb, use_topic = self._uses()
+        out: dict[str, sp.csr_matrix] = {}
+        if use_tfidf:
+            tf = [self.word.transform(texts)]
+            if self.char is not None:
+                tf.append(self.char.transform(texts))
+            out["tfidf"] = sp.hstack(tf, format="csr")
+        if use_emb:
+            out["embedding"] = sp.csr_matrix(self.embedding.transform(texts))
+        if use_topic:
+            out["topic_word"] = self.topic.transform(_topic_docs(texts, topics or [None] * len(texts)))
+        return out
+
+    def assemble(self, parts: dict[str, sp.csr_matrix], topics: Sequence[str | None] | None = None,
+                 feature_set: str | None = None, topic_mode: str | None = "?") -> sp.csr_matrix:
+        """One member's matrix from the parts' matrices (default: this object's own member)."""
+        use_tfidf, use_emb, _ = self._uses(feature_set, topic_mode)
+        mode = self.topic_mode if topic_mode == "?" else topic_mode
+        base = [parts[k] for k, used in (("tfidf", use_tfidf), ("embedding", use_emb)) if used]
+        X = sp.hstack(base, format="csr") if len(base) > 1 else base[0]
+        if mode == "pooled":
+            X = sp.hstack([X, parts["topic_word"]], format="csr")
+        elif mode == "per_topic":
+            pos = {t: i for i, t in enumerate(self.topics_)}
+            idx = np.array([pos.get(t, -1) if t else -1 for t in (topics or [None] * X.shape[0])], dtype=np.int64)
+            X = per_topic_blocks(X, idx, len(self.topics_))
+        return X
 
     def fit_transform(self, texts: Sequence[str], topics: Sequence[str | None] | None = None) -> sp.csr_matrix:
-        """Fit the vocabularies and IDF weights on `texts` and return their feature matrix."""
-        self._make()
-        parts = [self.word.fit_transform(texts)]
-        if self.char is not None:
-            parts.append(self.char.fit_transform(texts))
-        self.n_text_features = sum(p.shape[1] for p in parts)
-        if self.topic is not None:
-            parts.append(self.topic.fit_transform(_topic_docs(texts, topics or [None] * len(texts))))
-        return sp.hstack(parts, format="csr")
+        """Fit this member's parts on `texts` and return its feature matrix."""
+        parts = self.fit_parts(texts, topics, (self.feature_set,), (self.topic_mode,))
+        return self.assemble(parts, topics)
 
     def transform(self, texts: Sequence[str], topics: Sequence[str | None] | None = None) -> sp.csr_matrix:
-        """The feature matrix of `texts` (topics are used only when topic features are on)."""
-        if self.word is None:
-            raise RuntimeError("TextFeatures.transform called before fit_transform")
-        parts = [self.word.transform(texts)]
-        if self.char is not None:
-            parts.append(self.char.transform(texts))
-        if self.topic is not None:
-            parts.append(self.topic.transform(_topic_docs(texts, topics or [None] * len(texts))))
-        return sp.hstack(parts, format="csr")
+        """The feature matrix of `texts` (topics are used only when the member is conditioned on them)."""
+        return self.assemble(self.parts(texts, topics), topics)
 
-    def without_topic(self) -> TextFeatures:
-        """A copy that produces only the text columns (shares the fitted vectorizers)."""
-        twin = TextFeatures(self.word_ngrams, self.char_ngrams, self.min_df, topic_features=False)
-        twin.word, twin.char, twin.n_text_features = self.word, self.char, self.n_text_features
+    def view(self, feature_set: str, topic_mode: str | None) -> TextFeatures:
+        """The member (feature_set, topic_mode) of a family fitted by fit_parts, sharing its fitted parts and
+        keeping only those the member uses (so a saved model holds no unused vocabulary)."""
+        twin = TextFeatures(self.word_ngrams, self.char_ngrams, self.min_df, feature_set, topic_mode)
+        use_tfidf, use_emb, use_topic = twin._uses()
+        twin.word, twin.char = (self.word, self.char) if use_tfidf else (None, None)
+        twin.embedding = self.embedding if use_emb else None
+        twin.topic = self.topic if use_topic else None
+        twin.topics_ = list(self.topics_)
+        twin.fitted = True
         return twin
 
     @property
-    def n_features(self) -> int:
-        n = self.n_text_features
-        if self.topic is not None:
-            n += len(self.topic.vocabulary_)
-        return n
+    def uses_topic(self) -> bool:
+        return self.topic_mode is not None
+
+    def describe(self) -> str:
+        names = {"tfidf": "word 1-2-gram + char_wb TF-IDF", "embedding": "wordllama 256-dim static embedding",
+                 "both": "TF-IDF + wordllama embedding"}
+        modes = {None: "", "pooled": ", pooled over topics with topic x word features",
+                 "per_topic": ", one model per topic"}
+        return names[self.feature_set] + modes[self.topic_mode]

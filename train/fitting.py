@@ -16,7 +16,7 @@ from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, Stratified
 from sklearn.svm import LinearSVC
 
 from .data import TaskData
-from .features import TextFeatures
+from .features import FEATURE_SETS, TextFeatures, embedding_note
 from .metrics import (
     brier_score,
     classification_report,
@@ -38,9 +38,13 @@ class TrainConfig:
     few_folds_from: int = 1_000
     few_folds: int = 2
     # Grid order is the tie-break order: on equal CV macro-F1 the earlier setting wins.
-    c_values: tuple[float, ...] = (0.3, 1.0, 0.1)
+    c_values: tuple[float, ...] = (0.3, 1.0)
     class_weights: tuple[str | None, ...] = ("balanced",)
-    topic_features: tuple[bool, ...] = (True, False)
+    # The family (train.features.FEATURE_SETS); "embedding" and "both" are left out, with a one-line note, when
+    # the optional embedding package is not installed.
+    feature_sets: tuple[str, ...] = ("tfidf", "both", "embedding")
+    # Stance only: one pooled model conditioned on the topic, or one model per topic (train.features.TOPIC_MODES).
+    topic_modes: tuple[str, ...] = ("pooled", "per_topic")
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = (2, 5)
     # From this many texts, n-grams seen in one text only are dropped (keeps models and fits small).
@@ -140,16 +144,34 @@ def make_folds(y: Sequence[str], groups: Sequence[str], n_splits: int, seed: int
     return folds, grouped_by
 
 
-def settings_grid(config: TrainConfig, conditional: bool) -> list[dict[str, Any]]:
-    """The hyperparameter settings tried, in tie-break order."""
+def available_feature_sets(config: TrainConfig) -> tuple[list[str], str | None]:
+    """The configured feature sets that can be used here, and the note when the embedding is unavailable."""
+    wanted = [fs for fs in config.feature_sets if fs in FEATURE_SETS]
+    if not any(fs in ("embedding", "both") for fs in wanted):
+        return wanted, None
+    note = embedding_note()
+    if note is None:
+        return wanted, None
+    return [fs for fs in wanted if fs == "tfidf"] or ["tfidf"], note
+
+
+def variant_key(setting: dict[str, Any]) -> tuple[str, str | None]:
+    """The (feature set, topic mode) a setting's features are; older settings without them are TF-IDF."""
+    return setting.get("features", "tfidf"), setting.get("topic_mode")
+
+
+def settings_grid(config: TrainConfig, conditional: bool, feature_sets: Sequence[str] | None = None
+                  ) -> list[dict[str, Any]]:
+    """The family's members and hyperparameter settings tried, in tie-break order."""
     out = []
-    for topic in (config.topic_features if conditional else (False,)):
-        for cw in config.class_weights:
-            for c in config.c_values:
-                s: dict[str, Any] = {"classifier": "LinearSVC", "C": c, "class_weight": cw}
-                if conditional:
-                    s["topic_features"] = topic
-                out.append(s)
+    for fs in (feature_sets if feature_sets is not None else config.feature_sets):
+        for mode in (config.topic_modes if conditional else (None,)):
+            for cw in config.class_weights:
+                for c in config.c_values:
+                    s: dict[str, Any] = {"classifier": "LinearSVC", "C": c, "class_weight": cw, "features": fs}
+                    if conditional:
+                        s["topic_mode"] = mode
+                    out.append(s)
     return out
 
 
@@ -261,7 +283,7 @@ def fit_classifier(setting: dict[str, Any], X: sp.spmatrix, y: np.ndarray, seed:
     return fit_classifiers(X, y, [setting], config, parallel=False)[0]
 
 
-def cross_val_scores(variants: dict[bool, sp.csr_matrix], y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+def cross_val_scores(variants: dict[tuple[str, str | None], sp.csr_matrix], y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
                      settings: list[dict[str, Any]], classes: list[str], config: TrainConfig,
                      progress: Any | None = None) -> list[np.ndarray]:
     """Out-of-fold decision scores (n, classes) for each setting.
@@ -276,7 +298,7 @@ def cross_val_scores(variants: dict[bool, sp.csr_matrix], y: np.ndarray, folds: 
     jobs, index = [], []
     for f, (tr, _va) in enumerate(folds):
         for key, X in variants.items():
-            units = [((f, si, j), u) for si, s in enumerate(settings) if bool(s.get("topic_features", False)) == key
+            units = [((f, si, j), u) for si, s in enumerate(settings) if variant_key(s) == key
                      for j, u in enumerate(_units(s, y[tr]))]
             if not units:
                 continue
@@ -288,7 +310,7 @@ def cross_val_scores(variants: dict[bool, sp.csr_matrix], y: np.ndarray, folds: 
     fitted = {key: r for keys, res in zip(index, results, strict=True) for key, r in zip(keys, res, strict=True)}
     for f, (tr, va) in enumerate(folds):
         for si, s in enumerate(settings):
-            X = variants[bool(s.get("topic_features", False))]
+            X = variants[variant_key(s)]
             m = len(_units(s, y[tr]))
             clf = _assemble(s, y[tr], [fitted[(f, si, j)] for j in range(m)])
             oof[si][va] = decision_scores(clf, X[va], classes)
@@ -324,17 +346,36 @@ def calibrate(scores: np.ndarray, y_idx: np.ndarray, folds: list[tuple[np.ndarra
     return temperature, probs, figures
 
 
-def make_features(config: TrainConfig, n: int, conditional: bool) -> TextFeatures:
-    return TextFeatures(config.word_ngrams, config.char_ngrams, min_df=2 if n >= config.min_df_from else 1,
-                        topic_features=conditional and any(config.topic_features))
+def make_features(config: TrainConfig, n: int) -> TextFeatures:
+    """An unfitted family of features (fit it with fit_parts, take members with view)."""
+    return TextFeatures(config.word_ngrams, config.char_ngrams, min_df=2 if n >= config.min_df_from else 1)
 
 
-def feature_variants(features: TextFeatures, X: sp.csr_matrix) -> dict[bool, sp.csr_matrix]:
-    """Feature matrices per topic_features setting (without = the text columns only)."""
-    variants = {False: X[:, : features.n_text_features] if features.topic is not None else X}
-    if features.topic is not None:
-        variants[True] = X
-    return variants
+def feature_variants(features: TextFeatures, texts: Sequence[str], topics: Sequence[str | None] | None,
+                     grid: list[dict[str, Any]]) -> dict[tuple[str, str | None], sp.csr_matrix]:
+    """Fit the parts the grid's members need on `texts` (label-free) and return each member's matrix."""
+    keys = list(dict.fromkeys(variant_key(s) for s in grid))
+    parts = features.fit_parts(texts, topics, [k[0] for k in keys], [k[1] for k in keys])
+    return {k: features.assemble(parts, topics, k[0], k[1]) for k in keys}
+
+
+def family_summary(tried: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The best CV score of each member of the family (feature set x topic mode), in grid order."""
+    best: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for t in tried:
+        key = variant_key(t["params"])
+        if key not in best or t["macro_f1"] > best[key]["macro_f1"]:
+            best[key] = {"features": key[0], "topic_mode": key[1], "C": t["params"]["C"],
+                         "macro_f1": t["macro_f1"], **({"f_avg": t["f_avg"]} if "f_avg" in t else {})}
+    return list(best.values())
+
+
+def f_avg(report: dict[str, Any]) -> float | None:
+    """Mean F1 of the favor and against classes (SemEval-2016 stance), when the task has both, else None."""
+    per = report.get("per_class", {})
+    if "favor" in per and "against" in per:
+        return (per["favor"]["f1"] + per["against"]["f1"]) / 2
+    return None
 
 
 def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: Sequence[str | None] | None = None,
@@ -353,11 +394,17 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
     y = np.asarray(data.labels)
     classes = [c for c in names if c in set(data.labels)] + sorted(set(data.labels) - set(names))
     y_idx = np.array([classes.index(v) for v in y])
-    features = make_features(config, len(y), conditional)
-    X = features.fit_transform(data.texts, topics)
-    variants = feature_variants(features, X)
-    grid = settings or settings_grid(config, conditional)
-    grid = [s for s in grid if bool(s.get("topic_features", False)) in variants]
+    feature_sets, note = available_feature_sets(config)
+    if settings is not None:
+        grid = [s for s in settings if variant_key(s)[0] in feature_sets or variant_key(s)[0] == "tfidf"]
+        if not grid:
+            raise SkipTask(note or "no usable setting")
+    else:
+        grid = settings_grid(config, conditional, feature_sets)
+    if not conditional:
+        grid = [{k: v for k, v in s.items() if k != "topic_mode"} for s in grid]
+    features = make_features(config, len(y))
+    variants = feature_variants(features, data.texts, topics, grid)
     folds, grouped_by = make_folds(y, data.groups, n_folds(len(y), config), config.seed)
     if progress is not None:
         progress.reset(total=len(folds) + int(final_fit))
@@ -366,16 +413,19 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
     for s, scores in zip(grid, oof, strict=True):
         pred = [classes[i] for i in scores.argmax(axis=1)]
         labels = label_order(y.tolist(), pred, names)
-        f1 = classification_report(y.tolist(), pred, labels)["macro_f1"]
-        tried.append({"params": s, "macro_f1": f1})
+        rep = classification_report(y.tolist(), pred, labels)
+        row = {"params": s, "macro_f1": rep["macro_f1"]}
+        if (fa := f_avg(rep)) is not None:
+            row["f_avg"] = fa
+        tried.append(row)
     best = max(range(len(grid)), key=lambda i: (tried[i]["macro_f1"], -i))
     chosen = grid[best]
     temperature, probs, calibration = calibrate(oof[best], y_idx, folds)
     pred = [classes[i] for i in oof[best].argmax(axis=1)]
     report = classification_report(y.tolist(), pred, list(names))
-    use_topic = bool(chosen.get("topic_features", False))
-    final_features = features if use_topic or features.topic is None else features.without_topic()
-    clf = fit_classifiers(variants[use_topic], y, [chosen], config)[0] if final_fit else None
+    key = variant_key(chosen)
+    final_features = features.view(*key)
+    clf = fit_classifiers(variants[key], y, [chosen], config)[0] if final_fit else None
     if progress is not None and final_fit:
         progress.update(1)
     model = TaskModel(data.task, classes, final_features, clf, temperature, dict(chosen))
@@ -383,11 +433,15 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
         "trained": True,
         "n_sentences": len(y),
         "n_ties": data.ties,
-        "n_features": int(variants[use_topic].shape[1]),
+        "n_features": int(variants[key].shape[1]),
         "cv": {"folds": len(folds), "grouped_by": grouped_by,
                "n_groups": len(set(data.groups)), "selection": "pooled out-of-fold macro-F1"},
         "chosen": chosen,
+        "chosen_features": final_features.describe(),
+        "family": family_summary(tried),
         "grid": tried,
+        "embedding": final_features.embedding.info if final_features.embedding is not None else None,
+        **({"notes": [note]} if note else {}),
         **report,
         "calibration": calibration,
     }

@@ -45,7 +45,7 @@ class TaskModel:
 
     @property
     def uses_topic(self) -> bool:
-        return self.features.topic is not None
+        return self.features.uses_topic
 
     def scores(self, texts: Sequence[str], topics: Sequence[str | None] | None = None) -> np.ndarray:
         return decision_scores(self.clf, self.features.transform(texts, topics), self.classes)

@@ -21,6 +21,7 @@ from label_app.files import sha256_file, write_atomic
 from label_app.project import Project
 from label_app.schema import Schema
 
+from .features import EmbeddingUnavailable
 from .model import TrainedModel
 
 MODEL_FILE = "model.joblib"
@@ -31,7 +32,8 @@ POINTER_FILE = "current.json"
 CURVE_FILE = "learning_curve.json"
 CURVE_CHART_FILE = "learning_curve.vl.json"
 ERRORS_FILE = "label_errors.csv"
-FORMAT = 1
+# 2: models of the feature family (train.features.TextFeatures with feature_set / topic_mode).
+FORMAT = 2
 MODEL_ID_RE = re.compile(r"^m(\d{4,})-v(\d{4,})-([0-9a-f]{8})$")
 
 
@@ -189,6 +191,14 @@ def load_model(project: Project, schema: Schema, model_id: str) -> TrainedModel:
                            "`python -m train`") from None
     if not isinstance(model, TrainedModel) or model.model_id != model_id:
         raise ModelRefused(f"{path}: not a model saved by `python -m train`; retrain with `python -m train`")
+    for task, tm in model.models.items():
+        emb = getattr(tm.features, "embedding", None)
+        if emb is not None:
+            try:
+                emb.check()
+            except EmbeddingUnavailable as exc:
+                raise ModelRefused(f"model {model_id} ({task}) uses embedding features, but {exc}; retrain with "
+                                   "`python -m train`") from None
     return model
 
 

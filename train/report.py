@@ -38,6 +38,10 @@ def scores_lines(m: dict[str, Any], indent: str = "  ") -> list[str]:
     return lines
 
 
+def _member(f: dict[str, Any]) -> str:
+    return f["features"] + (f"/{f['topic_mode']}" if f.get("topic_mode") else "")
+
+
 def training_report(metrics: dict[str, Any], version_created: bool = False) -> str:
     """The report `python -m train` prints after training."""
     v = metrics["labels_version"]
@@ -55,7 +59,13 @@ def training_report(metrics: dict[str, Any], version_created: bool = False) -> s
                      f"{cv['folds']}-fold CV grouped by {cv['grouped_by']} ({cv['n_groups']} groups)")
         counts = ", ".join(f"{k} {c}" for k, c in m["class_counts"].items())
         lines.append(f"  class counts: {counts}")
-        lines.append(f"  chosen: {_params(m['chosen'])}  (of {len(m['grid'])} settings, by CV macro-F1)")
+        lines.append(f"  chosen: {m.get('chosen_features', '')}; {_params(m['chosen'])}  "
+                     f"(of {len(m['grid'])} settings, by CV macro-F1)")
+        if m.get("family"):
+            lines.append("  family (best CV macro-F1 of each): " + "; ".join(
+                f"{_member(f)} {f['macro_f1']:.3f}" for f in m["family"]))
+        for note in m.get("notes", []):
+            lines.append(f"  note: {note}")
         lines.extend(scores_lines(m))
     if metrics.get("model_id"):
         lines.append("")
@@ -77,15 +87,18 @@ def model_card(metrics: dict[str, Any]) -> str:
         "",
         "## Method",
         "",
-        f"TF-IDF over word {tuple(cfg['word_ngrams'])}-grams"
+        "Model selection over a small family, per task, by pooled out-of-fold macro-F1 in "
+        f"{cfg['cv_folds']}-fold ({cfg['few_folds']}-fold from {cfg['few_folds_from']} sentences) "
+        "cross-validation grouped by article (stratified). Feature sets: `tfidf` = TF-IDF over word "
+        f"{tuple(cfg['word_ngrams'])}-grams"
         + (f" and char_wb {tuple(cfg['char_ngrams'])}-grams" if cfg["char_ngrams"] else "")
-        + " (sublinear tf; n-grams seen once are dropped from "
-        f"{cfg['min_df_from']} sentences up), LinearSVC; C from {list(cfg['c_values'])} and class weights from "
-        f"{list(cfg['class_weights'])} chosen by pooled out-of-fold macro-F1 in {cfg['cv_folds']}-fold "
-        f"({cfg['few_folds']}-fold from {cfg['few_folds_from']} sentences) cross-validation grouped by article "
-        "(stratified). Stance adds topic x word features (can be switched off "
-        "by the grid) and is conditioned on the annotator's topic, else the predicted topic. Probabilities: "
-        "softmax of decision scores with a temperature fitted on out-of-fold scores.",
+        + f" (sublinear tf; n-grams seen once are dropped from {cfg['min_df_from']} sentences up); `embedding` = "
+        "wordllama's bundled 256-dim static sentence embedding (loaded from the installed wheel, never "
+        "downloaded); `both` = the two side by side. Stance is conditioned on the annotator's topic, else the "
+        "predicted topic, either `pooled` (one model, topic x word features added) or `per_topic` (one model per "
+        f"topic). Classifier: LinearSVC, C from {list(cfg['c_values'])}, class weights from "
+        f"{list(cfg['class_weights'])}. Probabilities: softmax of decision scores with a temperature fitted on "
+        "out-of-fold scores.",
         "",
         "Gold labels: an adjudicated label wins, else the annotators' majority; ties are left out.",
         "",
@@ -104,7 +117,18 @@ def model_card(metrics: dict[str, Any]) -> str:
     for task, m in metrics["tasks"].items():
         if not m.get("trained"):
             continue
-        lines += ["", f"### {task}", "", "| class | count | precision | recall | F1 |", "|---|---|---|---|---|"]
+        lines += ["", f"### {task}", "", f"Chosen: {m.get('chosen_features', '')}.", ""]
+        for note in m.get("notes", []):
+            lines += [f"Note: {note}", ""]
+        if m.get("family"):
+            has_favg = any("f_avg" in f for f in m["family"])
+            lines += ["| family member | best C | CV macro-F1 |" + (" CV F_avg |" if has_favg else ""),
+                      "|---|---|---|" + ("---|" if has_favg else "")]
+            for f in m["family"]:
+                lines.append(f"| {_member(f)} | {f['C']} | {f['macro_f1']:.3f} |"
+                             + (f" {f['f_avg']:.3f} |" if has_favg else ""))
+            lines.append("")
+        lines += ["| class | count | precision | recall | F1 |", "|---|---|---|---|---|"]
         for lab, count in m["class_counts"].items():
             s = m["per_class"].get(lab, {"precision": 0.0, "recall": 0.0, "f1": 0.0})
             lines.append(f"| {lab} | {count} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} |")

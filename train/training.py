@@ -27,15 +27,19 @@ from label_app.schema import Schema, load_schema
 
 from . import registry
 from .data import TaskData, gold_labels
+from .features import load_embedder
 from .fitting import (
     SkipTask,
     TrainConfig,
+    available_feature_sets,
+    feature_variants,
     fit_classifier,
     fit_task,
     make_features,
     make_folds,
     n_folds,
     trainable_reason,
+    variant_key,
 )
 from .metrics import brier_score, classification_report, expected_calibration_error, label_order
 from .model import TrainedModel, decision_scores
@@ -127,9 +131,18 @@ def stance_topics(gold: dict[str, TaskData], model: TrainedModel | None) -> list
     return topics
 
 
+def _embedding_identity(config: TrainConfig) -> str | None:
+    """The embedding weights' sha256 when the family uses them (installing or upgrading the package changes
+    the model), else None."""
+    feature_sets, note = available_feature_sets(config)
+    if note is not None or not any(fs in ("embedding", "both") for fs in feature_sets):
+        return None
+    return load_embedder()[1]["sha256"]
+
+
 def _digest(labels_sha: str, schema: Schema, config: TrainConfig) -> str:
     ident = {"labels": labels_sha, "schema": schema.fingerprint(), "config": config.identity(),
-             "sklearn": sklearn.__version__}
+             "sklearn": sklearn.__version__, "embedding": _embedding_identity(config)}
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -296,8 +309,8 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
         tm = model.models[task.name]
         topics = stance_topics(gold, model) if task.name == "stance" else None
         use_topic = tm.uses_topic
-        feats = make_features(config, len(data), conditional=use_topic)
-        X = feats.fit_transform(data.texts, topics if use_topic else None)
+        feats = make_features(config, len(data))
+        X = feature_variants(feats, data.texts, topics if use_topic else None, [tm.params])[variant_key(tm.params)]
         y = np.asarray(data.labels)
         classes = list(tm.classes) + sorted(set(data.labels) - set(tm.classes))
         folds, grouped_by = make_folds(y, data.groups, n_folds(len(y), config), config.seed)

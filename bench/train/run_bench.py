@@ -135,7 +135,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def quality(data_dir: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     config = TrainConfig(char_ngrams=None) if args.no_char else TrainConfig()
     results: dict[str, Any] = {}
-    ag = load(data_dir, "ag_news_test")
+    ag = load(data_dir, "ag_news_test") if "ag_news_test" in args.datasets else None
     if ag is not None:
         names = sorted(ag.label.unique())
         train, test = train_test_split(ag, test_size=0.2, stratify=ag.label, random_state=SEED)
@@ -146,7 +146,7 @@ def quality(data_dir: Path, work: Path, args: argparse.Namespace) -> dict[str, A
             r["spacy"] = spacy_run(train, test, names, work / "ag", args.spacy_max_epochs, args.spacy_max_steps)
             print("ag_news spacy", r["spacy"], flush=True)
         results["ag_news"] = r
-    bbc = load(data_dir, "bbc_news")
+    bbc = load(data_dir, "bbc_news") if "bbc_news" in args.datasets else None
     if bbc is not None:
         names = sorted(bbc.label.unique())
         folds = StratifiedKFold(5, shuffle=True, random_state=SEED).split(bbc.text, bbc.label)
@@ -269,6 +269,8 @@ def main() -> int:
     p.add_argument("--sizes", default="1000,10000,100000", help="labelled sentences for the timing runs")
     p.add_argument("--spacy-max-epochs", type=int, default=10, help="cap on spaCy's epochs (default 10)")
     p.add_argument("--spacy-max-steps", type=int, default=2000, help="cap on spaCy's steps (default 2000)")
+    p.add_argument("--datasets", nargs="+", default=["ag_news_test", "bbc_news"],
+                   help="quality data sets (default ag_news_test bbc_news)")
     p.add_argument("--skip-spacy", action="store_true", help="do not train spaCy")
     p.add_argument("--no-char", action="store_true",
                    help="quality runs without character n-grams (faster, to measure what they cost and bring)")

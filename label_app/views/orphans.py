@@ -6,11 +6,13 @@ the pure functions of `label_app.orphans`, and appends re-attach/drop rows to th
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from label_app import store
 from label_app.errors import LabelAppError
 from label_app.orphans import Orphan, drop_rows, find_orphans, reattach_rows, suggest_sentence
+from label_app.table_view import show_table
 from label_app.ui import can, md_escape
 
 
@@ -42,9 +44,9 @@ def render_orphans(ws) -> None:  # noqa: ANN001
         st.caption("These labels are kept in the log and in every version, but attach to no sentence of the "
                    "corpus (the article was edited, removed, or segmented differently). Re-attach each to the "
                    "sentence it belongs to, or drop it.")
-        st.dataframe([{"file": o.file, "annotator": o.annotator, "topic": o.topic, "stance": o.stance,
-                       "text": o.text, "sentence_id": o.sentence_id} for o in orphans],
-                     key="br_orphans", hide_index=True, width="stretch")
+        show_table(pd.DataFrame([{"file": o.file, "annotator": o.annotator, "topic": o.topic, "stance": o.stance,
+                                  "text": o.text, "sentence_id": o.sentence_id} for o in orphans]),
+                   "br_orphans", "orphaned-labels.csv", hide_index=True, width="stretch")
         if not can("adjudicate"):
             st.caption("A reviewer can re-attach or drop them.")
             return
