@@ -14,7 +14,8 @@ What `normalise_text` does, in this order:
 2. Unicode NFC (a composed `é` and `e` + combining accent are the same text).
 3. Line breaks: CRLF, CR, and the other Unicode line/paragraph breaks (VT, FF, NEL U+0085, U+2028, U+2029)
    become LF.
-4. Every other space character (tab, NBSP U+00A0, narrow NBSP U+202F, en/em/thin/hair spaces U+2000-U+200A,
+4. Every other space character (tab, the ASCII separators U+001C-U+001F, which Python's str.strip and
+   str.isspace count as white space, NBSP U+00A0, narrow NBSP U+202F, en/em/thin/hair spaces U+2000-U+200A,
    ideographic space U+3000, ...: Unicode category Zs) becomes a plain space.
 5. Runs of spaces become one space; each line is trimmed; leading and trailing blank lines are dropped.
 
@@ -30,13 +31,13 @@ import unicodedata
 _LINE_BREAKS_RE = re.compile(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u180e\u00ad"), None)
 # every Unicode space separator (category Zs) plus tab; built once from the Unicode tables
-_SPACES = "\t" + "".join(
+_SPACES = "\t\x1c\x1d\x1e\x1f" + "".join(
     ch for ch in map(chr, range(0x80, 0x3001)) if unicodedata.category(ch) == "Zs"
 )
 _SPACE_RE = re.compile("[" + re.escape(_SPACES) + "]")
 _RUN_RE = re.compile(r" {2,}")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
-_ASCII_WORK_RE = re.compile(r"[\t\n\r\x0b\x0c]| {2}")
+_ASCII_WORK_RE = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f]| {2}")
 
 
 def normalise_text(text: str) -> str:

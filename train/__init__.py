@@ -1,12 +1,11 @@
 """Training loop: features, cross-validated model selection, evaluation, registry and pre-labeling."""
 
+from label_app.artifacts import CURVE_CHART_FILE, CURVE_FILE, ERRORS_FILE
+
 from .data import TaskData, gold_labels
 from .fitting import TrainConfig
 from .model import Prediction, TrainedModel
 from .registry import (
-    CURVE_CHART_FILE,
-    CURVE_FILE,
-    ERRORS_FILE,
     ModelNotFound,
     ModelRefused,
     artifact_path,

@@ -16,6 +16,7 @@ from typing import Any
 import joblib
 import sklearn
 
+from label_app.artifacts import METRICS_FILE, POINTER_FILE
 from label_app.errors import LabelAppError
 from label_app.files import sha256_file, write_atomic
 from label_app.project import Project
@@ -24,14 +25,10 @@ from label_app.schema import Schema
 from .features import EmbeddingUnavailable
 from .model import TrainedModel
 
+# the files that cross to the app are named once, in label_app.artifacts
 MODEL_FILE = "model.joblib"
-METRICS_FILE = "metrics.json"
 CARD_FILE = "model_card.md"
 MANIFEST_FILE = "manifest.json"
-POINTER_FILE = "current.json"
-CURVE_FILE = "learning_curve.json"
-CURVE_CHART_FILE = "learning_curve.vl.json"
-ERRORS_FILE = "label_errors.csv"
 # 2: models of the feature family (train.features.TextFeatures with feature_set / topic_mode).
 FORMAT = 2
 MODEL_ID_RE = re.compile(r"^m(\d{4,})-v(\d{4,})-([0-9a-f]{8})$")
