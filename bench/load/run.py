@@ -81,6 +81,27 @@ def build_project(root: Path, articles: int = 200, seed: int = 0) -> int:
     return len(Workspace.open(root).sentence_ids)
 
 
+def add_model(root: Path) -> str:
+    """Train a model on the shipped project (its starter labels and seeds) and install it as `root`'s current
+    model, so the Annotate card shows suggestions (the per-sentence model work: topic, stance for each topic).
+    Returns the model id."""
+    import tempfile as _tf
+
+    import train
+    from label_app.project import Project
+
+    with _tf.TemporaryDirectory(prefix="label-load-model-") as tmp:
+        shipped = Path(tmp) / "shipped"
+        (shipped / "labels").mkdir(parents=True)
+        for name in ("schema.toml", "labels.csv"):
+            shutil.copy(REPO / "labels" / name, shipped / "labels" / name)
+        shutil.copytree(REPO / "labels" / "versions", shipped / "labels" / "versions")
+        shutil.copytree(REPO / "seeds", shipped / "seeds")
+        result = train.train_project(Project.at(shipped), progress=False)
+        shutil.copytree(Project.at(shipped).models_dir, Project.at(root).models_dir)
+    return str(getattr(result, "model_id", ""))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -332,6 +353,8 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true",
                     help="run each level against the baseline too (Streamlit's GC after every run, heap not frozen)")
     ap.add_argument("--profile", action="store_true", help="sample the first server with py-spy (pip install py-spy)")
+    ap.add_argument("--model", action="store_true",
+                    help="with a trained model (from the shipped labels): the card shows suggestions")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results = []
@@ -339,6 +362,8 @@ def main() -> None:
         base = Path(tmp) / "base"
         t = time.time()
         n_sent = build_project(base, args.articles)
+        if args.model:
+            print(f"model {add_model(base)} trained on the shipped labels; suggestions shown (hint)", flush=True)
         print(f"corpus: {args.articles} articles, {n_sent} sentences (ingested in {time.time() - t:.0f} s); "
               f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run", flush=True)
         print("arm       procs   N  actions  p50 ms  p95 ms  max ms  save p95  server cores  gen cores  confirmed  lost  "
