@@ -215,7 +215,7 @@ class StreamlitSession:
                     if ack.get("client") == payload["client"] and ack.get("seq", 0) >= payload["seq"]:
                         return run, run.card_at - t0, sends
                     if run.exceptions:
-                        return run, run.card_at - t0, sends
+                        return run, time.perf_counter() - t0, sends
             except TimeoutError:
                 continue  # unanswered: send it again, same seq (a partial run's messages are read next time)
 
