@@ -62,7 +62,7 @@ def test_nginx_keeps_each_browser_on_one_process_and_the_processes_share_claims(
         b = StreamlitSession(url, "annotator=ben", c2)
         await a.connect()
         await b.connect()
-        sa, sb = a.last.sentence, b.last.sentence
+        sa, sb = a.last.sentence_id, b.last.sentence_id
         ra = await perform_save(a, "trade", "favor", 0.0)
         rb = await perform_save(b, "energy", "neutral", 0.0)
         assert ra.confirmed and rb.confirmed, (ra.problem, rb.problem)
