@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from train.data import TaskData
-from train.fitting import TrainConfig, fit_task
-from train.fitting import variant_key
+from train.fitting import TrainConfig, fit_task, variant_key
 
 WORDS = {
     "sport": ["match", "goal", "team", "coach", "league", "season"],
