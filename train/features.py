@@ -337,15 +337,7 @@ def load_embedder() -> tuple[Any, dict[str, str]]:
 
     info = {"package": EMBEDDING_PACKAGE, "version": version(EMBEDDING_PACKAGE), "weights": weights.name,
             "dim": str(EMBEDDING_DIM), "sha256": h.hexdigest()}
-    try:
-        # wordllama's tokenizer pads every batch to its longest text; the sparse product needs no padding.
-        from tokenizers import Tokenizer
-
-        unpadded = Tokenizer.from_str(model.tokenizer.to_str())
-        unpadded.no_padding()
-    except Exception:  # noqa: BLE001 - the padded tokenizer gives the same result, only slower
-        unpadded = None
-    _EMBEDDERS.update(model=model, info=info, tokenizer=unpadded)
+    _EMBEDDERS.update(model=model, info=info)
     return model, info
 
 
@@ -369,8 +361,22 @@ def _mean_token_embedding(model: Any, texts: list[str], batch: int = 1024) -> np
     (texts x tokens) count matrix times the embedding table: the same numbers (tested), without the padded
     (batch x longest text x 256) array wordllama builds, which makes whole articles many times slower."""
     table = model.embedding
+    # wordllama's tokenizer pads every batch to its longest text; the sparse product needs no padding. Padding
+    # is switched off for the call and restored after it (a copy of the tokenizer costs half a second to make).
+    # If another thread switches it back on meanwhile, results stay the same: padding is masked out below.
+    tokenizer = model.tokenizer
+    padding = tokenizer.padding
+    if padding is not None:
+        tokenizer.no_padding()
+    try:
+        return _sum_token_vectors(tokenizer, table, texts, batch)
+    finally:
+        if padding is not None:
+            tokenizer.enable_padding(**padding)
+
+
+def _sum_token_vectors(tokenizer: Any, table: np.ndarray, texts: list[str], batch: int) -> np.ndarray:
     out = np.zeros((len(texts), table.shape[1]), dtype=np.float64)
-    tokenizer = _EMBEDDERS.get("tokenizer") or model.tokenizer
     for start in range(0, len(texts), batch):
         enc = tokenizer.encode_batch(texts[start:start + batch], add_special_tokens=False)
         ids = [np.asarray(e.ids, dtype=np.int64)[np.asarray(e.attention_mask, dtype=bool)] for e in enc]

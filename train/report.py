@@ -64,6 +64,8 @@ def training_report(metrics: dict[str, Any], version_created: bool = False) -> s
         if m.get("family"):
             lines.append("  family (best CV macro-F1 of each): " + "; ".join(
                 f"{_member(f)} {f['macro_f1']:.3f}" for f in m["family"]))
+            if m["cv"].get("staged_note"):
+                lines.append(f"  ({m['cv']['staged_note']})")
         for note in m.get("notes", []):
             lines.append(f"  note: {note}")
         lines.extend(scores_lines(m))
@@ -96,7 +98,10 @@ def model_card(metrics: dict[str, Any]) -> str:
         "wordllama's bundled 256-dim static sentence embedding (loaded from the installed wheel, never "
         "downloaded); `both` = the two side by side. Stance is conditioned on the annotator's topic, else the "
         "predicted topic, either `pooled` (one model, topic x word features added) or `per_topic` (one model per "
-        f"topic). Classifier: LinearSVC, C from {list(cfg['c_values'])}, class weights from "
+        f"topic). Classifier: LinearSVC, C from {list(cfg['c_values'])}"
+        + (f" (from {cfg['staged_from']} sentences the members are compared at C={cfg['c_values'][0]} and the "
+           "other C values are tried for the best member only)" if cfg.get("staged_from") else "")
+        + ", class weights from "
         f"{list(cfg['class_weights'])}. Probabilities: softmax of decision scores with a temperature fitted on "
         "out-of-fold scores.",
         "",
@@ -128,6 +133,8 @@ def model_card(metrics: dict[str, Any]) -> str:
                 lines.append(f"| {_member(f)} | {f['C']} | {f['macro_f1']:.3f} |"
                              + (f" {f['f_avg']:.3f} |" if has_favg else ""))
             lines.append("")
+            if m["cv"].get("staged_note"):
+                lines += [f"Selection staged ({m['n_sentences']} sentences): {m['cv']['staged_note']}.", ""]
         lines += ["| class | count | precision | recall | F1 |", "|---|---|---|---|---|"]
         for lab, count in m["class_counts"].items():
             s = m["per_class"].get(lab, {"precision": 0.0, "recall": 0.0, "f1": 0.0})
