@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,51 @@ from label_app.project import Project
 from label_app.schema import Schema, load_schema
 
 REPO = Path(__file__).resolve().parent.parent
+# Debian's chromium, driven by Playwright in the browser tests (never a browser download)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(project: Project, log_path: Path, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
+    """Start `python -m label_app` for `project` on a free port, its output in `log_path`; wait until its health
+    check answers. Returns (process, URL); the caller stops the process (`stop_app`). Fails the test with the
+    server's log when it does not start."""
+    port = free_port()
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "label_app", "--project", str(project.root), "--port",
+                                 str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc, url
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_app(proc)
+            pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
+        time.sleep(0.3)
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Stop a server started by `start_app` (SIGTERM, then SIGKILL after 15 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -10,25 +10,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_project
+from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, VIEWPORT, make_project, start_app, stop_app
 
 from label_app import store
 from label_app.project import Project
 from label_app.workspace import Workspace
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-VIEWPORT = {"width": 1366, "height": 768}
 # the docs' pictures are refreshed only on request (LABEL_APP_SCREENSHOTS=docs), so a test run leaves the tree clean
 _SHOTS = (REPO / "docs" if os.environ.get("LABEL_APP_SCREENSHOTS") == "docs"
           else REPO / "tests" / "artifacts" / "screenshots")
@@ -41,49 +34,21 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[[Project], str]]:
     """Start `python -m label_app` for a project; returns its URL. Stopped at the end of the test."""
-    procs: list[tuple[subprocess.Popen, object]] = []
+    procs: list[subprocess.Popen] = []
 
     def start(project: Project) -> str:
-        port = free_port()
-        log_path = tmp_path / f"server-{port}.log"
-        log = open(log_path, "w")
-        proc = subprocess.Popen([sys.executable, "-m", "label_app", "--project", str(project.root), "--port",
-                                 str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        procs.append((proc, log))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return url
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.flush()
-                pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
+        proc, url = start_app(project, tmp_path / f"server-{len(procs)}.log")
+        procs.append(proc)
+        return url
 
     try:
         yield start
     finally:
-        for proc, log in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()  # type: ignore[attr-defined]
+        for proc in procs:
+            stop_app(proc)
 
 
 @pytest.fixture

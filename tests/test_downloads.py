@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, make_project
+from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, make_project, start_app, stop_app
 from streamlit.testing.v1 import AppTest
 
 from label_app import store
@@ -27,7 +21,6 @@ from label_app.store import LabelRow
 from label_app.table_view import table_csv
 
 APP = str(REPO / "label_app" / "app.py")
-CHROMIUM = "/usr/bin/chromium"
 HOSTILE = ['=HYPERLINK("http://example.invalid/x","Click for the full report") was pasted into the story.',
            "-5% was the drop in Iraqi imports from Iran last year.",
            "+98 is the dialling code printed under the ad.",
@@ -96,40 +89,16 @@ def test_every_table_on_the_pages_has_a_guarded_download_and_no_toolbar_export(h
     assert st.get_option("client.disableDataExport") is True
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
 def test_browse_download_in_chromium_is_guarded_and_the_toolbar_has_no_csv_export(hostile_project, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "label_app", "--project", str(hostile_project.root), "--port",
-                             str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_app(hostile_project, tmp_path / "server.log", timeout_s=90)
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"app did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.3)
         expect.set_options(timeout=30_000)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"], headless=True)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
             page.set_default_timeout(30_000)
             page.goto(f"{url}/browse?annotator=sara")
@@ -137,8 +106,8 @@ def test_browse_download_in_chromium_is_guarded_and_the_toolbar_has_no_csv_expor
             expect(grid).to_be_visible()
             expect(page.get_by_text(re.compile(r"rows match"))).to_be_visible()
             grid.hover()
-            page.wait_for_timeout(300)
             expect(grid.locator("[data-testid=stElementToolbar]")).to_have_count(1)  # the toolbar is there ...
+            expect(grid.locator("[data-testid=stElementToolbar] button").first).to_be_visible()  # drawn
             expect(page.get_by_role("button", name="Download as CSV")).to_have_count(0)  # ... without its export
             button = page.locator(".st-key-br_table_csv button")
             with page.expect_download() as dl:
@@ -147,12 +116,7 @@ def test_browse_download_in_chromium_is_guarded_and_the_toolbar_has_no_csv_expor
             name = dl.value.suggested_filename
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_app(proc)
     cells = _cells(data)
     assert {"'" + t for t in HOSTILE} <= {c for r in cells for c in r}
     assert not [c for r in cells for c in r if c.startswith(("=", "+", "-", "@"))]

@@ -9,27 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import REPO, make_project, run_cli
+from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, VIEWPORT, make_project, run_cli, start_app, stop_app
 
 from label_app import store
 from label_app.corpus import KIND_SENTENCE, load_corpus
 from label_app.project import Project
 from label_app.schema import load_schema
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-VIEWPORT = {"width": 1366, "height": 768}
 WAIT_MS = 60_000  # a busy 2-core machine; every wait is on a marker, this is only the give-up time
 
 pytestmark = [
@@ -42,12 +33,6 @@ def shots_dir() -> Path:
     if os.environ.get("LABEL_APP_SCREENSHOTS") == "docs":
         return REPO / "docs" / "img"
     return REPO / "tests" / "artifacts" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def lead_project(root: Path) -> Project:
@@ -76,32 +61,11 @@ def lead_project(root: Path) -> Project:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, str]]:
     root = tmp_path_factory.mktemp("shots")
     project = lead_project(root / "proj")
-    port = free_port()
-    log_path = root / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "label_app", "--project", str(project.root), "--port",
-                                 str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"app did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.3)
-            yield project, url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    proc, url = start_app(project, root / "server.log", timeout_s=90)
+    try:
+        yield project, url
+    finally:
+        stop_app(proc)
 
 
 # page path -> (title, a marker drawn at the end of the page's script: once it shows, the run has reached the end)
