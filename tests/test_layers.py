@@ -12,8 +12,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 LABEL_APP = ROOT / "label_app"
 TRAIN = ROOT / "train"
@@ -39,8 +37,7 @@ def _imported_modules(node: ast.AST) -> list[str]:
 
 def test_the_layer_contracts_are_kept():
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
-    if lint is None:
-        pytest.skip("import-linter not installed (pip install -e '.[dev]')")
+    assert lint is not None, "import-linter not installed (pip install -e '.[dev]', as make setup does)"
     done = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
