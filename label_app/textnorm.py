@@ -29,7 +29,12 @@ import re
 import unicodedata
 
 _LINE_BREAKS_RE = re.compile(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u180e\u00ad"), None)
+_INVISIBLE_CHARS = "\u200b\u2060\ufeff\u180e\u00ad"
+_INVISIBLE_RE = re.compile("[" + _INVISIBLE_CHARS + "]")
+_LINE_BREAK_CHAR_RE = re.compile("[\r\x0b\x0c\x85\u2028\u2029]")
+_LINE_EDGE_RE = re.compile(" ?\n ?")
+# re's \s is str.isspace(): what normalisation turns into spaces and line breaks and then trims
+_VISIBLE_RE = re.compile("[^\\s" + _INVISIBLE_CHARS + "]")
 # every Unicode space separator (category Zs) plus tab; built once from the Unicode tables
 _SPACES = "\t\x1c\x1d\x1e\x1f" + "".join(
     ch for ch in map(chr, range(0x80, 0x3001)) if unicodedata.category(ch) == "Zs"
@@ -38,6 +43,7 @@ _SPACE_RE = re.compile("[" + re.escape(_SPACES) + "]")
 _RUN_RE = re.compile(r" {2,}")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
 _ASCII_WORK_RE = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f]| {2}")
+_NON_ASCII_WORK_RE = re.compile("[\n" + _INVISIBLE_CHARS + "\r\x0b\x0c\x85\u2028\u2029" + re.escape(_SPACES) + "]| {2}")
 
 
 def normalise_text(text: str) -> str:
@@ -48,14 +54,35 @@ def normalise_text(text: str) -> str:
     """
     if not text:
         return ""
-    if text.isascii() and not _ASCII_WORK_RE.search(text) and text[0] != " " and text[-1] != " ":
-        return text  # one line of plain ASCII, single-spaced and trimmed: already normal (most sentences)
-    if not text.isascii():  # ASCII text is already NFC and holds no invisible characters
-        # invisible characters go first, so a combining mark they separated composes with its letter
-        text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
-    text = _LINE_BREAKS_RE.sub("\n", text)
-    text = _RUN_RE.sub(" ", _SPACE_RE.sub(" ", text))
-    return "\n".join(line.strip() for line in text.split("\n")).strip("\n")
+    if text.isascii():
+        if not _ASCII_WORK_RE.search(text) and text[0] != " " and text[-1] != " ":
+            return text  # one line of plain ASCII, single-spaced and trimmed: already normal (most sentences)
+    elif (not _NON_ASCII_WORK_RE.search(text) and text[0] != " " and text[-1] != " "
+          and unicodedata.is_normalized("NFC", text)):
+        return text  # one normal line (most sentences of a corpus, whose articles were normalised already)
+    else:  # ASCII text is already NFC and holds no invisible characters
+        # Each step runs only where it changes something: whole articles pass through here, and a scan is
+        # many times cheaper than a rewrite (str.translate looks up every character).
+        if _INVISIBLE_RE.search(text):
+            # invisible characters go first, so a combining mark they separated composes with its letter
+            text = _INVISIBLE_RE.sub("", text)
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+    if _LINE_BREAK_CHAR_RE.search(text):
+        text = _LINE_BREAKS_RE.sub("\n", text)
+    text = _SPACE_RE.sub(" ", text)
+    if "  " in text:
+        text = _RUN_RE.sub(" ", text)
+    # Only " " and LF are white space now: trimming every line is dropping the one space beside each LF.
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGE_RE.sub("\n", text)
+    return text.strip(" ").strip("\n")
+
+
+def is_blank(text: str) -> bool:
+    """Whether `normalise_text(text)` is empty (only white space and invisible characters), without normalising:
+    it stops at the first visible character."""
+    return _VISIBLE_RE.search(text) is None
 
 
 def normalise_article(text: str) -> str:
@@ -66,4 +93,4 @@ def normalise_article(text: str) -> str:
     return _BLANK_RUN_RE.sub("\n\n", normalise_text(text))
 
 
-__all__ = ["normalise_article", "normalise_text"]
+__all__ = ["is_blank", "normalise_article", "normalise_text"]

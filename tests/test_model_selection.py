@@ -195,4 +195,10 @@ def test_embedding_equals_wordllamas_own_mean_pooling() -> None:
     ref = model.embed(texts, norm=True)
     assert ours.shape == (4, 256)
     assert np.abs(ours - ref).max() < 1e-5
+    # Texts are tokenized word by word (cached per word) where that gives the tokenizer's own tokens, and whole
+    # where it might not: leading, trailing or double spaces, a literal "▁", special-token markup.
+    odd = ["tab\there", "nbsp\u00a0here", "emoji 🙂 ok", "日本語の文。これは", "x  y", " lead", "trail ", "<s> hi",
+           "a</s>b <unk>", "▁x ▁", "can't won't 12,345.67%", "e-mail a@b.com http://x.y/z?q=1 (\u0628\u063a\u062f\u0627\u062f)",
+           "Ünïcode Ünïcode ünïcode"]
+    assert np.abs(StaticEmbedding().fit().transform(odd) - model.embed(odd, norm=True)).max() < 1e-5
     assert not StaticEmbedding().fit().transform([""]).any()  # an empty text is a zero row, not NaN

@@ -354,6 +354,25 @@ def test_joblib_and_dask_give_the_same_output(project: Project, tmp_path: Path) 
     assert len(_rows(jl)) > 100
 
 
+def test_forked_fresh_and_in_process_workers_write_the_same_rows(model, tmp_path: Path) -> None:  # noqa: ANN001
+    """Forked workers (the default where the OS can fork) share the parent's loaded model; fresh loky workers load
+    it from a file; both must write exactly what run_chunk writes in this process, in submission order."""
+    import joblib
+
+    from train.prelabel.runners import run_chunk, run_fork, run_joblib
+
+    paths = _make_articles(tmp_path / "in", 12)
+    units = [("a", f"a{i:011d}", "", p.read_text(encoding="utf-8")) for i, p in enumerate(paths)]
+    units.append(("s", "s1", "g1", "Iraq and Iran signed a trade deal.", model.models["topic"].classes[0]))
+    work = [(units[i:i + 3], {"n": i}) for i in range(0, len(units), 3)]
+    in_process = [(run_chunk(model, c), p) for c, p in work]
+    ref = tmp_path / "model.joblib"
+    joblib.dump(model, ref)
+    assert list(run_fork(model, iter(work), None, True, 2)) == in_process
+    assert list(run_joblib(str(ref), iter(work), None, True, 2)) == in_process
+    assert sum(n for (_, n, _), _ in in_process) > 50
+
+
 def test_dask_needs_a_scheduler(project: Project) -> None:
     with pytest.raises(BadInput, match="--scheduler"):
         prelabel(project, backend="dask")

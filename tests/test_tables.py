@@ -19,7 +19,7 @@ from label_app.tables import (
     encoding_note,
     iter_rows,
 )
-from label_app.textnorm import normalise_article, normalise_text
+from label_app.textnorm import is_blank, normalise_article, normalise_text
 
 # ---------------------------------------------------------------- textnorm
 
@@ -212,3 +212,31 @@ def test_normalise_text_properties(raw: str) -> None:
     assert all(line == line.strip() for line in out.split("\n"))
     assert out == out.strip("\n")
     assert "".join(out.split()) == "".join(unicodedata.normalize("NFC", raw.replace("\u200b", "")).split())
+
+
+def _normalise_by_the_definition(text: str) -> str:
+    """The module docstring's steps, one after the other over the whole text (the reference normalise_text's
+    shortcuts must agree with)."""
+    import re
+
+    text = text.translate(dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u180e\u00ad"), None))
+    text = unicodedata.normalize("NFC", text)
+    text = re.sub(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]", "\n", text)
+    spaces = "\t\x1c\x1d\x1e\x1f" + "".join(ch for ch in map(chr, range(0x80, 0x3001))
+                                             if unicodedata.category(ch) == "Zs")
+    text = re.sub(" {2,}", " ", re.sub("[" + re.escape(spaces) + "]", " ", text))
+    return "\n".join(line.strip() for line in text.split("\n")).strip("\n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ. \t\r\n\x0b\x0c\x1c\x1f\x85\u2028\u2029\u00a0\u202f\u3000"
+                                             "\u200b\u2060\ufeff\u180e\u00ad\u200c\u00e9e\u0301\u212b")),
+               max_size=30))
+def test_normalise_text_equals_its_definition(raw: str) -> None:
+    assert normalise_text(raw) == _normalise_by_the_definition(raw)
+    assert is_blank(raw) == (normalise_text(raw) == "")
+
+
+@pytest.mark.parametrize("raw", ["", " ", "\u200b\n\u00a0\t", "\u00ad", "x", " \u200b é", "\u3000\u2028"])
+def test_is_blank_is_normalised_to_nothing(raw: str) -> None:
+    assert is_blank(raw) == (normalise_text(raw) == "")

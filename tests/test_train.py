@@ -414,3 +414,30 @@ def test_fast_vectorizers_equal_sklearn(min_df: int) -> None:
         again = pickle.loads(pickle.dumps(fast))
         assert abs(again.transform(new) - ref.transform(new)).max() < 1e-12
         assert abs(again.transform(texts) - R).max() < 1e-12
+
+
+def test_topic_word_features_equal_sklearn_over_joined_documents() -> None:
+    """The stance model's topic x word features (TopicWordTfidf, integer codes) equal sklearn's TfidfVectorizer
+    over "topic<US>text" documents with TopicWordTokens: vocabulary, IDF and values, for known and unknown
+    topics and words, before and after pickling."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from train.features import TopicWordTfidf, TopicWordTokens, _topic_docs
+
+    rng = random.Random(3)
+    vocab = FILLER + [w for ws in TOPIC_WORDS.values() for w in ws] + ["Ünïcode", "a", "I", "x-ray", "3.5%"]
+    topics = ["trade", "security", None, "oil|gas"]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 12))) for _ in range(100)]
+    tps = [rng.choice(topics) for _ in texts]
+    ref = TfidfVectorizer(analyzer=TopicWordTokens(), sublinear_tf=True, min_df=1, dtype=np.float64)
+    R = ref.fit_transform(_topic_docs(texts, tps))
+    fast = TopicWordTfidf()
+    X = fast.fit_transform(texts, tps)
+    assert fast.vocabulary_ == ref.vocabulary_
+    assert np.array_equal(fast.idf_, ref.idf_)
+    assert abs(X - R).max() < 1e-12
+    new = ["exports rise sharply unseen", "", "a a I", "tariffs markets"]
+    new_topics = ["trade", "a topic never seen", None, "security"]
+    again = pickle.loads(pickle.dumps(fast))
+    assert abs(again.transform(new, new_topics) - ref.transform(_topic_docs(new, new_topics))).max() < 1e-12
+    assert abs(again.transform(texts, tps) - R).max() < 1e-12

@@ -22,6 +22,12 @@ _SEP = "\x1f"
 NO_TOPIC = "__none__"
 
 
+# The last batch tokenized into words (WordTfidf._tokens): (texts as a tuple, (tokens, indptr)). Callers must not
+# change the returned list.
+_LAST_TOKENS: list[Any] = [(None, None)]
+_CACHE_MAX_TEXTS = 5_000
+
+
 class TopicWordTokens:
     """Analyzer for 'topic<US>text': the topic itself plus topic|word and topic|word bigram tokens.
 
@@ -50,12 +56,20 @@ class WordTfidf(BaseEstimator):
 
     @staticmethod
     def _tokens(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The lower-cased word tokens of all texts in one list, and where each text's start (len(texts) + 1)."""
+        # The word and the topic x word features of one batch tokenize the same texts: the second is a lookup.
+        key = tuple(texts)
+        hit = _LAST_TOKENS[0]  # one read: another thread may replace the entry meanwhile
+        if hit[0] == key:
+            return hit[1]
         flat: list[str] = []
         indptr = [0]
         for text in texts:
             flat.extend(_WORD_RE.findall(text.lower()))
             indptr.append(len(flat))
-        return flat, np.asarray(indptr, dtype=np.int64)
+        out = (flat, np.asarray(indptr, dtype=np.int64))
+        _LAST_TOKENS[0] = (key, out) if len(key) <= _CACHE_MAX_TEXTS else (None, None)
+        return out
 
     @staticmethod
     def _pairs(indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,6 +160,97 @@ class WordTfidf(BaseEstimator):
             rows_all.append(rows[pos[hit]])
             cols_all.append(self._big_cols[at[hit]])
         C = self._matrix(np.concatenate(rows_all), np.concatenate(cols_all), len(texts), len(self.vocabulary_))
+        return self._tfidf.transform(C)
+
+    @property
+    def idf_(self) -> np.ndarray:
+        return self._tfidf.idf_
+
+
+class TopicWordTfidf(BaseEstimator):
+    """Topic x word features, TF-IDF weighted: for a text under topic T, the tokens "@topic=T", "T|w" per word and
+    "T|a b" per word bigram (TopicWordTokens; no topic is NO_TOPIC). The same features and values as
+    TfidfVectorizer(analyzer=TopicWordTokens(), sublinear_tf=True) over "topic<US>text" documents, computed from
+    integer codes (topic, word[, word]) instead of building a string per token.
+
+    Takes texts and topics side by side: `fit_transform(texts, topics)`, `transform(texts, topics)`."""
+
+    def __init__(self, sublinear_tf: bool = True) -> None:
+        self.sublinear_tf = sublinear_tf
+
+    def _codes(self, texts: Sequence[str], topics: Sequence[str | None], topic_ids: dict[str, int],
+               word_ids: dict[str, int], grow: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                              np.ndarray, np.ndarray]:
+        """(row, topic) of every text, (row, unigram code) and (row, bigram code) of every token; -1 = unknown."""
+        if len(topics) != len(texts):
+            raise ValueError(f"{len(topics)} topics for {len(texts)} texts")
+        get_t = topic_ids.setdefault if grow else topic_ids.get
+        t_of = np.fromiter((get_t(t or NO_TOPIC, len(topic_ids)) if grow else get_t(t or NO_TOPIC, -1)
+                            for t in topics), dtype=np.int64, count=len(topics))
+        flat, indptr = WordTfidf._tokens(texts)
+        if grow:
+            tok = np.fromiter((word_ids.setdefault(w, len(word_ids)) for w in flat), dtype=np.int64, count=len(flat))
+        else:
+            tok = np.fromiter((word_ids.get(w, -1) for w in flat), dtype=np.int64, count=len(flat))
+        pos, rows = WordTfidf._pairs(indptr)
+        V = max(len(word_ids), 1)
+        t_rows = t_of[rows]
+        ok = (tok >= 0) & (t_rows >= 0)
+        uni = np.where(ok, t_rows * V + tok, -1)
+        a, b = tok[pos], tok[pos + 1]
+        ok2 = (a >= 0) & (b >= 0) & (t_rows[pos] >= 0)
+        big = np.where(ok2, (t_rows[pos] * V + a) * V + b, -1)
+        return t_of, rows, uni, rows[pos], big, np.arange(len(texts))
+
+    def fit_transform(self, texts: Sequence[str], topics: Sequence[str | None]) -> sp.csr_matrix:
+        topic_ids: dict[str, int] = {}
+        word_ids: dict[str, int] = {}
+        t_of, rows, uni, b_rows, big, trow = self._codes(texts, topics, topic_ids, word_ids, grow=True)
+        V = max(len(word_ids), 1)
+        topic_names = list(topic_ids)
+        words = list(word_ids)
+        u_codes, u_inv = np.unique(uni, return_inverse=True)
+        b_codes, b_inv = np.unique(big, return_inverse=True)
+        names = [f"@topic={t}" for t in topic_names]
+        names += [f"{topic_names[c // V]}|{words[c % V]}" for c in u_codes.tolist()]
+        names += [f"{topic_names[c // V // V]}|{words[c // V % V]} {words[c % V]}" for c in b_codes.tolist()]
+        order = sorted(range(len(names)), key=names.__getitem__)
+        col_of = np.empty(len(names), dtype=np.int64)
+        col_of[np.asarray(order, dtype=np.int64)] = np.arange(len(names))
+        self.vocabulary_ = {names[i]: k for k, i in enumerate(order)}
+        K, U = len(topic_names), len(u_codes)
+        self._topic_ids, self._word_ids = topic_ids, word_ids
+        self._topic_cols = col_of[:K]
+        self._uni_codes, self._uni_cols = u_codes, col_of[K:K + U]
+        self._big_codes, self._big_cols = b_codes, col_of[K + U:]
+        C = self._matrix(trow, self._topic_cols[t_of], rows, self._uni_cols[u_inv.ravel()], b_rows,
+                         self._big_cols[b_inv.ravel()], len(texts))
+        self._tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf)
+        return self._tfidf.fit_transform(C)
+
+    def _matrix(self, trow: np.ndarray, tcol: np.ndarray, rows: np.ndarray, cols: np.ndarray, b_rows: np.ndarray,
+                b_cols: np.ndarray, n: int) -> sp.csr_matrix:
+        r = np.concatenate([trow, rows, b_rows])
+        c = np.concatenate([tcol, cols, b_cols])
+        keep = c >= 0
+        C = sp.csr_matrix((np.ones(int(keep.sum())), (r[keep], c[keep])), shape=(n, len(self.vocabulary_)))
+        C.sum_duplicates()
+        return C
+
+    @staticmethod
+    def _lookup(codes: np.ndarray, known: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        if not len(known):
+            return np.full(len(codes), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(known, codes), len(known) - 1)
+        return np.where((codes >= 0) & (known[at] == codes), cols[at], -1)
+
+    def transform(self, texts: Sequence[str], topics: Sequence[str | None]) -> sp.csr_matrix:
+        if not hasattr(self, "_tfidf"):
+            raise RuntimeError("TopicWordTfidf.transform called before fit")
+        t_of, rows, uni, b_rows, big, trow = self._codes(texts, topics, self._topic_ids, self._word_ids, grow=False)
+        tcol = np.where(t_of >= 0, self._topic_cols[np.maximum(t_of, 0)], -1) if len(t_of) else t_of
+        C = self._matrix(trow, tcol, rows, self._lookup(uni, self._uni_codes, self._uni_cols), b_rows,
+                         self._lookup(big, self._big_codes, self._big_cols), len(texts))
         return self._tfidf.transform(C)
 
     @property
@@ -286,8 +391,7 @@ _EMBEDDERS: dict[str, Any] = {}
 _NOTED: set[str] = set()
 # The last batch embedded: topic and stance models that both use the embedding get the same texts in one
 # predict call, so the second is a lookup. Keyed by the texts themselves (cheap: str hashes are cached).
-_LAST_BATCH: list[Any] = [None, None]
-_CACHE_MAX_TEXTS = 5_000
+_LAST_BATCH: list[Any] = [(None, None)]
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -357,35 +461,118 @@ def embedding_note() -> str | None:
 
 
 def _mean_token_embedding(model: Any, texts: list[str], batch: int = 1024) -> np.ndarray:
-    """wordllama's `embed(texts, norm=False)` (the mean of the texts' token vectors), computed as a sparse
-    (texts x tokens) count matrix times the embedding table: the same numbers (tested), without the padded
-    (batch x longest text x 256) array wordllama builds, which makes whole articles many times slower."""
-    table = model.embedding
-    # wordllama's tokenizer pads every batch to its longest text; the sparse product needs no padding. Padding
+    """wordllama's `embed(texts, norm=False)` (the mean of the texts' token vectors), computed as sparse count
+    matrices times the embedding table: the same numbers (tested), without the padded (batch x longest text x
+    256) array wordllama builds, which makes whole articles many times slower.
+
+    Most texts are tokenized word by word with a per-process cache (`_word_token_ids`): the tokenizer (Llama's
+    BPE after "prepend ▁, spaces to ▁", no pre-tokenizer) has no token with "▁" after another character, so no
+    merge crosses a space and a text's tokens are its space-separated words' tokens, concatenated. Texts where
+    that does not hold (leading, trailing or double spaces, a literal "▁", special-token markup) go through the
+    tokenizer whole."""
+    whole = [i for i, t in enumerate(texts) if not _word_wise(t)]
+    if not whole:
+        return _word_sums(model, texts)
+    out = np.zeros((len(texts), model.embedding.shape[1]), dtype=np.float64)
+    rest = np.setdiff1d(np.arange(len(texts)), whole)
+    if len(rest):
+        out[rest] = _word_sums(model, [texts[i] for i in rest.tolist()])
+    out[whole] = _whole_text_sums(model, [texts[i] for i in whole], batch)
+    return out
+
+
+_SPECIAL_MARKUP = ("<s>", "</s>", "<unk>")
+_WORD_IDS: dict[str, np.ndarray] = {}
+_WORD_CACHE_MAX = 500_000
+
+
+def _word_wise(text: str) -> bool:
+    """True when `text` tokenizes as the concatenation of its space-separated words (see _mean_token_embedding)."""
+    if not text or text[0] == " " or text[-1] == " " or "  " in text or "\u2581" in text:
+        return False
+    return "<" not in text or not any(m in text for m in _SPECIAL_MARKUP)
+
+
+def _encode(tokenizer: Any, texts: list[str]) -> list[np.ndarray]:
+    """Token ids of each text (no special tokens, padding masked out)."""
+    enc = tokenizer.encode_batch(texts, add_special_tokens=False)
+    return [np.asarray(e.ids, dtype=np.int64)[np.asarray(e.attention_mask, dtype=bool)] for e in enc]
+
+
+def _without_padding(tokenizer: Any, fn: Any) -> Any:
+    # wordllama's tokenizer pads every batch to its longest text; the sparse products need no padding. Padding
     # is switched off for the call and restored after it (a copy of the tokenizer costs half a second to make).
-    # If another thread switches it back on meanwhile, results stay the same: padding is masked out below.
-    tokenizer = model.tokenizer
+    # If another thread switches it back on meanwhile, results stay the same: padding is masked out in _encode.
     padding = tokenizer.padding
     if padding is not None:
         tokenizer.no_padding()
     try:
-        return _sum_token_vectors(tokenizer, table, texts, batch)
+        return fn()
     finally:
         if padding is not None:
             tokenizer.enable_padding(**padding)
 
 
-def _sum_token_vectors(tokenizer: Any, table: np.ndarray, texts: list[str], batch: int) -> np.ndarray:
-    out = np.zeros((len(texts), table.shape[1]), dtype=np.float64)
+def _word_token_ids(tokenizer: Any, words: list[str], per_call: int = 4096) -> list[np.ndarray]:
+    """Token ids of each word as it occurs after a space ("▁word"), from the per-process cache.
+
+    New words are tokenized many at a time, joined by spaces, and the ids split back at the tokens that start
+    with "▁" (each word's first token does, no later one can); the tokenizer's cost is per call, not per word."""
+    if len(_WORD_IDS) > _WORD_CACHE_MAX:
+        _WORD_IDS.clear()
+    new = list(dict.fromkeys(w for w in words if w not in _WORD_IDS))
+    if new:
+        groups = [new[i:i + per_call] for i in range(0, len(new), per_call)]
+        encoded = _without_padding(tokenizer, lambda: tokenizer.encode_batch([" ".join(g) for g in groups],
+                                                                             add_special_tokens=False))
+        for group, enc in zip(groups, encoded, strict=True):
+            ids = np.asarray(enc.ids, dtype=np.int64)
+            starts = np.flatnonzero([t.startswith("\u2581") for t in enc.tokens])
+            if len(starts) != len(group) or (len(ids) and starts[0] != 0):
+                # Not expected for words without spaces; encode them one by one rather than guess.
+                for w, one in zip(group, _without_padding(tokenizer, lambda g=group: _encode(tokenizer, g)),
+                                  strict=True):
+                    _WORD_IDS[w] = one
+                continue
+            for w, part in zip(group, np.split(ids, starts[1:]), strict=True):
+                _WORD_IDS[w] = part
+    return [_WORD_IDS[w] for w in words]
+
+
+def _counts_times_table(ids: list[np.ndarray], table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sum of the table rows of each id list, float64 (len(ids), dim); the lists' lengths)."""
+    lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+    flat = np.clip(np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64), 0, table.shape[0] - 1)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    # float32 like the table: a float64 matrix would make scipy copy the whole table to float64 per call.
+    C = sp.csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr), shape=(len(ids), table.shape[0]))
+    C.sum_duplicates()
+    return np.asarray(C @ table, dtype=np.float64), lengths
+
+
+def _word_sums(model: Any, texts: list[str]) -> np.ndarray:
+    """Mean token vectors of texts that tokenize word by word: (texts x words) counts @ (words x dim) sums."""
+    flat: list[str] = []
+    indptr = [0]
+    for text in texts:
+        flat.extend(text.split(" "))
+        indptr.append(len(flat))
+    words = list(dict.fromkeys(flat))
+    pos = {w: i for i, w in enumerate(words)}
+    cols = np.fromiter(map(pos.__getitem__, flat), dtype=np.int64, count=len(flat))
+    T = sp.csr_matrix((np.ones(len(flat)), cols, np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(words)))
+    T.sum_duplicates()
+    sums, lengths = _counts_times_table(_word_token_ids(model.tokenizer, words), model.embedding)
+    n_tokens = T @ lengths.astype(np.float64)
+    return np.asarray(T @ sums) / np.maximum(n_tokens, 1)[:, None]
+
+
+def _whole_text_sums(model: Any, texts: list[str], batch: int) -> np.ndarray:
+    out = np.zeros((len(texts), model.embedding.shape[1]), dtype=np.float64)
+    tokenizer = model.tokenizer
     for start in range(0, len(texts), batch):
-        enc = tokenizer.encode_batch(texts[start:start + batch], add_special_tokens=False)
-        ids = [np.asarray(e.ids, dtype=np.int64)[np.asarray(e.attention_mask, dtype=bool)] for e in enc]
-        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
-        flat = np.clip(np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64), 0, table.shape[0] - 1)
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        C = sp.csr_matrix((np.ones(len(flat), dtype=np.float32), flat, indptr), shape=(len(ids), table.shape[0]))
-        C.sum_duplicates()
-        sums = np.asarray(C @ table, dtype=np.float64)
+        ids = _without_padding(tokenizer, lambda s=start: _encode(tokenizer, texts[s:s + batch]))
+        sums, lengths = _counts_times_table(ids, model.embedding)
         out[start:start + len(ids)] = sums / np.maximum(lengths, 1)[:, None]
     return out
 
@@ -419,15 +606,27 @@ class StaticEmbedding:
         if not len(texts):
             return np.zeros((0, EMBEDDING_DIM))
         key = tuple(texts)
-        if _LAST_BATCH[0] == key:
-            return _LAST_BATCH[1]
+        hit = _LAST_BATCH[0]  # one read: another thread may replace the entry meanwhile
+        if hit[0] == key:
+            return hit[1]
         E = _mean_token_embedding(model, list(key))
         norms = np.linalg.norm(E, axis=1, keepdims=True)
         E = np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)
         E.setflags(write=False)  # shared by the callers of the same batch
         # Only prediction-sized batches are kept: a training set's matrix would pin memory for nothing.
-        _LAST_BATCH[0], _LAST_BATCH[1] = (key, E) if len(key) <= _CACHE_MAX_TEXTS else (None, None)
+        _LAST_BATCH[0] = (key, E) if len(key) <= _CACHE_MAX_TEXTS else (None, None)
         return E
+
+
+def dense_to_csr(E: np.ndarray) -> sp.csr_matrix:
+    """sp.csr_matrix(E) for a dense (n, d) array, built directly from its rows (scipy's conversion goes through
+    a COO copy and costs about as much as computing the embedding)."""
+    E = np.asarray(E, dtype=np.float64)
+    n, d = E.shape
+    X = sp.csr_matrix((E.ravel().copy(), np.tile(np.arange(d, dtype=np.int32), n),
+                       np.arange(0, n * d + 1, d, dtype=np.int64)), shape=(n, d))
+    X.eliminate_zeros()  # the same structure as scipy's conversion (an empty text's zero row holds nothing)
+    return X
 
 
 # ---------------------------------------------------------------- the feature family
@@ -482,7 +681,7 @@ class TextFeatures:
         self.word: WordTfidf | None = None
         self.char: CharWbTfidf | None = None
         self.embedding: StaticEmbedding | None = None
-        self.topic: TfidfVectorizer | None = None
+        self.topic: TopicWordTfidf | TfidfVectorizer | None = None
         self.topics_: list[str] = []
         self.fitted = False
 
@@ -510,11 +709,11 @@ class TextFeatures:
             parts["tfidf"] = sp.hstack(tf, format="csr")
         if need_emb:
             self.embedding = StaticEmbedding().fit(texts)
-            parts["embedding"] = sp.csr_matrix(self.embedding.transform(texts))
+            parts["embedding"] = dense_to_csr(self.embedding.transform(texts))
         if need_topic:
             # Topic tokens are rarer than words: min_df 1 keeps small topics' words usable.
-            self.topic = TfidfVectorizer(analyzer=TopicWordTokens(), sublinear_tf=True, min_df=1, dtype=np.float64)
-            parts["topic_word"] = self.topic.fit_transform(_topic_docs(texts, topics or [None] * len(texts)))
+            self.topic = TopicWordTfidf()
+            parts["topic_word"] = self.topic.fit_transform(texts, topics or [None] * len(texts))
         self.topics_ = sorted({t for t in (topics or []) if t})
         self.fitted = True
         return parts
@@ -531,9 +730,13 @@ class TextFeatures:
                 tf.append(self.char.transform(texts))
             out["tfidf"] = sp.hstack(tf, format="csr")
         if use_emb:
-            out["embedding"] = sp.csr_matrix(self.embedding.transform(texts))
+            out["embedding"] = dense_to_csr(self.embedding.transform(texts))
         if use_topic:
-            out["topic_word"] = self.topic.transform(_topic_docs(texts, topics or [None] * len(texts)))
+            topics = topics or [None] * len(texts)
+            if isinstance(self.topic, TopicWordTfidf):
+                out["topic_word"] = self.topic.transform(texts, topics)
+            else:  # a model saved before TopicWordTfidf: the string-building vectorizer it was fitted with
+                out["topic_word"] = self.topic.transform(_topic_docs(texts, topics))
         return out
 
     def assemble(self, parts: dict[str, sp.csr_matrix], topics: Sequence[str | None] | None = None,

@@ -49,7 +49,11 @@ def sentence_id_for(article_id: str, text: str | int, occurrence: int = 1) -> st
     """
     if isinstance(text, int):
         return f"{article_id}-{text:04d}"
-    h = hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:10]
+    return _id_of_normalised(article_id, normalise_text(text), occurrence)
+
+
+def _id_of_normalised(article_id: str, key: str, occurrence: int) -> str:
+    h = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
     return f"{article_id}-{h}" if occurrence <= 1 else f"{article_id}-{h}.{occurrence}"
 
 
@@ -60,7 +64,7 @@ def own_sentence_ids(article_id: str, texts: Sequence[str]) -> list[str]:
     for t in texts:
         key = normalise_text(t)
         seen[key] += 1
-        out.append(sentence_id_for(article_id, key, seen[key]))
+        out.append(_id_of_normalised(article_id, key, seen[key]))
     return out
 
 

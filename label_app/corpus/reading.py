@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import BadInput
 from ..tables import MAX_ARTICLE_BYTES, MAX_TABLE_BYTES, decode_bytes, iter_rows
-from ..textnorm import normalise_text
+from ..textnorm import is_blank, normalise_text
 from .lines import KIND_HEADING, KIND_SENTENCE, classify_line, split_lines
 
 ARTICLE_EXTS = frozenset({".txt", ".md"})
@@ -85,14 +85,14 @@ def articles_from_bytes(data: bytes, name: str, display: str | None = None) -> t
     text, enc = decode_bytes(data, display)
     stem = Path(name).stem
     if ext in ARTICLE_EXTS:
-        if not normalise_text(text):
+        if is_blank(text):
             raise BadInput(f"{display}: empty file")
         return [RawArticle(text, title_from(text, stem), display, "", Path(name).name)], enc
     arts: list[RawArticle] = []
     seen: set[str] = set()
     for n, row in iter_rows(text, ext[1:], display, required=["text"]):
         body = row.get("text", "")
-        if not normalise_text(body):
+        if is_blank(body):
             continue
         given = row.get("id", "").strip()
         key = given if given and given not in seen else f"line{n}"

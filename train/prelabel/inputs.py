@@ -25,7 +25,7 @@ from label_app.project import Project
 from label_app.schema import Schema
 from label_app.store import text_sentence_id
 from label_app.tables import iter_rows
-from label_app.textnorm import normalise_text
+from label_app.textnorm import is_blank, normalise_text
 
 from .output import PrelabelReport, State
 
@@ -118,7 +118,7 @@ def _iter_articles(src: Source) -> Iterator[tuple[str, str, int]]:
     # Big article tables: the same rows read_article_file would give (rows with empty text are skipped).
     for _n, row in _iter_table_rows(src.path, src.display):
         body = row.get("text", "")
-        if normalise_text(body):
+        if not is_blank(body):
             yield body, row.get("id", ""), len(body) + 8
 
 

@@ -29,7 +29,7 @@ from label_app.schema import Schema, load_schema
 from ..registry import load_current_model, load_model
 from .inputs import check_sentence_file, chunks, resolve_inputs
 from .output import PrelabelReport, open_output
-from .runners import run_chunk, run_dask, run_joblib
+from .runners import can_fork, run_chunk, run_dask, run_fork, run_joblib
 
 DEFAULT_CHUNK_CHARS = 400_000
 
@@ -121,9 +121,13 @@ def prelabel(
             from joblib import cpu_count
 
             jobs = cpu_count() if n_jobs < 0 else max(1, n_jobs)
-            # Small inputs are not worth starting worker processes for (~2 s each to load spaCy and the model).
+            # Small inputs are not worth starting worker processes for.
             if jobs == 1 or total <= 2 * chunk_chars:
                 results = ((run_chunk(model, c, spacy_name, fast), p) for c, p in work)
+            elif can_fork():
+                # Load the embedding and fill the per-process caches once, here, so every forked worker has them.
+                model.predict_proba(["Warm up the model before the workers are forked."])
+                results = run_fork(model, work, spacy_name, fast, jobs)
             else:
                 tmpdir = tempfile.TemporaryDirectory(prefix="prelabel-")
                 ref = os.path.join(tmpdir.name, "model.joblib")
