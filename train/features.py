@@ -15,6 +15,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
+from .forking import can_fork, fork_pool
+
 WORD_PATTERN = r"(?u)\b\w+\b"
 _WORD_RE = re.compile(WORD_PATTERN)
 # Joins topic and text into one string for the interaction vectorizer; never occurs in real text.
@@ -629,6 +631,15 @@ def dense_to_csr(E: np.ndarray) -> sp.csr_matrix:
     return X
 
 
+# The embedding job of a forked fit_parts: (StaticEmbedding, texts), inherited by the worker.
+_EMBED_JOB: list[Any] = []
+
+
+def _embed_job() -> np.ndarray:
+    embedding, texts = _EMBED_JOB
+    return np.asarray(embedding.transform(texts))
+
+
 # ---------------------------------------------------------------- the feature family
 
 FEATURE_SETS = ("tfidf", "embedding", "both")
@@ -692,24 +703,39 @@ class TextFeatures:
         return fs in ("tfidf", "both"), fs in ("embedding", "both"), mode == "pooled"
 
     def fit_parts(self, texts: Sequence[str], topics: Sequence[str | None] | None = None,
-                  feature_sets: Sequence[str] = ("tfidf",), topic_modes: Sequence[str | None] = (None,)
-                  ) -> dict[str, sp.csr_matrix]:
+                  feature_sets: Sequence[str] = ("tfidf",), topic_modes: Sequence[str | None] = (None,),
+                  workers: int = 1) -> dict[str, sp.csr_matrix]:
         """Fit the vectorizers every (feature set, topic mode) listed needs, on `texts` (no labels are used), and
-        return the parts' matrices {"tfidf", "embedding", "topic_word"} for those texts."""
+        return the parts' matrices {"tfidf", "embedding", "topic_word"} for those texts.
+
+        With workers > 1 (and an OS that can fork), the embedding is computed in a forked process while this
+        one computes the TF-IDF parts: the same matrices, in the time of the longer of the two."""
         need_tfidf = any(fs in ("tfidf", "both") for fs in feature_sets)
         need_emb = any(fs in ("embedding", "both") for fs in feature_sets)
         need_topic = "pooled" in topic_modes
         parts: dict[str, sp.csr_matrix] = {}
-        if need_tfidf:
-            self.word = WordTfidf(self.word_ngrams, min_df=self.min_df)
-            tf = [self.word.fit_transform(texts)]
-            if self.char_ngrams:
-                self.char = CharWbTfidf(self.char_ngrams, min_df=self.min_df)
-                tf.append(self.char.fit_transform(texts))
-            parts["tfidf"] = sp.hstack(tf, format="csr")
+        pool = pending = None
         if need_emb:
-            self.embedding = StaticEmbedding().fit(texts)
-            parts["embedding"] = dense_to_csr(self.embedding.transform(texts))
+            self.embedding = StaticEmbedding().fit(texts)  # loads the embedding here, before any fork
+            if workers > 1 and need_tfidf and can_fork():
+                _EMBED_JOB[:] = [self.embedding, list(texts)]
+                pool = fork_pool(1)
+                pending = pool.apply_async(_embed_job)
+        try:
+            if need_tfidf:
+                self.word = WordTfidf(self.word_ngrams, min_df=self.min_df)
+                tf = [self.word.fit_transform(texts)]
+                if self.char_ngrams:
+                    self.char = CharWbTfidf(self.char_ngrams, min_df=self.min_df)
+                    tf.append(self.char.fit_transform(texts))
+                parts["tfidf"] = sp.hstack(tf, format="csr")
+            if need_emb:
+                E = pending.get() if pending is not None else self.embedding.transform(texts)
+                parts["embedding"] = dense_to_csr(E)
+        finally:
+            _EMBED_JOB.clear()
+            if pool is not None:
+                pool.terminate()
         if need_topic:
             # Topic tokens are rarer than words: min_df 1 keeps small topics' words usable.
             self.topic = TopicWordTfidf()

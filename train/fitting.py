@@ -18,6 +18,7 @@ from sklearn.svm import LinearSVC
 
 from .data import TaskData
 from .features import FEATURE_SETS, TextFeatures, embedding_note
+from .forking import can_fork, fork_pool
 from .metrics import (
     brier_score,
     classification_report,
@@ -252,12 +253,28 @@ def _parallel(config: TrainConfig, n: int, nnz: int) -> bool:
     return config.n_jobs > 1 and (n >= config.parallel_from or nnz >= config.parallel_nnz_from)
 
 
+# The jobs of the current forked _run, inherited by its workers (they get indexes, not pickled matrices).
+_FORK_JOBS: list[tuple[Any, ...]] = []
+
+
+def _fit_forked(i: int) -> list[tuple[np.ndarray, float]]:
+    return _fit_units(*_FORK_JOBS[i])
+
+
 def _run(jobs: list[tuple[Any, ...]], parallel: bool, n_jobs: int) -> list[Any]:
     """Run (X, y, units, seed, tol) jobs, in order; in worker processes when `parallel` (not threads:
     liblinear's random generator is process-global, and sharing it between threads would make results
     depend on timing). Each job's result depends on its arguments only, so results do not depend on
-    which worker ran what."""
+    which worker ran what. Workers are forked where the OS can (train.forking: they inherit the matrices),
+    else loky's."""
     if parallel and len(jobs) > 1:
+        if can_fork():
+            _FORK_JOBS[:] = jobs
+            try:
+                with fork_pool(min(n_jobs, len(jobs))) as pool:
+                    return pool.map(_fit_forked, range(len(jobs)), chunksize=1)
+            finally:
+                _FORK_JOBS.clear()
         return Parallel(n_jobs=min(n_jobs, len(jobs)), backend="loky", max_nbytes=None)(
             delayed(_fit_units)(*j) for j in jobs)
     return [_fit_units(*j) for j in jobs]
@@ -268,10 +285,11 @@ def _noop() -> None:
 
 
 def _start_workers(config: TrainConfig, n: int) -> threading.Thread | None:
-    """Start the worker processes in the background (they take a second or more to start and import
+    """Start loky's worker processes in the background (they take a second or more to start and import
     scikit-learn), so that this overlaps the feature computation instead of delaying the first fits. The
-    workers are loky's reusable ones, which the later `_run` calls (same arguments) pick up."""
-    if not (config.n_jobs > 1 and n >= config.parallel_from):
+    workers are loky's reusable ones, which the later `_run` calls (same arguments) pick up. Not needed where
+    workers are forked (they start at once)."""
+    if not (config.n_jobs > 1 and n >= config.parallel_from) or can_fork():
         return None
 
     def start() -> None:
@@ -382,10 +400,11 @@ def make_features(config: TrainConfig, n: int) -> TextFeatures:
 
 
 def feature_variants(features: TextFeatures, texts: Sequence[str], topics: Sequence[str | None] | None,
-                     grid: list[dict[str, Any]]) -> dict[tuple[str, str | None], sp.csr_matrix]:
-    """Fit the parts the grid's members need on `texts` (label-free) and return each member's matrix."""
+                     grid: list[dict[str, Any]], workers: int = 1) -> dict[tuple[str, str | None], sp.csr_matrix]:
+    """Fit the parts the grid's members need on `texts` (label-free) and return each member's matrix
+    (`workers` > 1: the parts are computed side by side, see TextFeatures.fit_parts)."""
     keys = list(dict.fromkeys(variant_key(s) for s in grid))
-    parts = features.fit_parts(texts, topics, [k[0] for k in keys], [k[1] for k in keys])
+    parts = features.fit_parts(texts, topics, [k[0] for k in keys], [k[1] for k in keys], workers=workers)
     return {k: features.assemble(parts, topics, k[0], k[1]) for k in keys}
 
 
@@ -437,7 +456,8 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
         config = replace(config, tol=config.large_tol)
     starting = _start_workers(config, len(y))
     features = make_features(config, len(y))
-    variants = feature_variants(features, data.texts, topics, grid)
+    variants = feature_variants(features, data.texts, topics, grid,
+                                workers=config.n_jobs if _parallel(config, len(y), 0) else 1)
     if starting is not None:
         starting.join()
     folds, grouped_by = make_folds(y, data.groups, n_folds(len(y), config), config.seed)

@@ -26,10 +26,11 @@ from label_app.files import append_durable, write_atomic
 from label_app.project import Project
 from label_app.schema import Schema, load_schema
 
+from ..forking import can_fork
 from ..registry import load_current_model, load_model
 from .inputs import check_sentence_file, chunks, resolve_inputs
 from .output import PrelabelReport, open_output
-from .runners import can_fork, run_chunk, run_dask, run_fork, run_joblib
+from .runners import run_chunk, run_dask, run_fork, run_joblib
 
 DEFAULT_CHUNK_CHARS = 400_000
 

@@ -22,6 +22,7 @@ from label_app.errors import BadInput
 from label_app.store import guard_cell
 
 from ..active import joint_uncertainty
+from ..forking import fork_pool
 from .inputs import Unit
 
 _PREDICT_BATCH = 4096
@@ -264,13 +265,6 @@ def run_dask(model: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spac
 
 
 
-def can_fork() -> bool:
-    """Whether worker processes can be forked from this one (POSIX); else they are started fresh (loky)."""
-    import multiprocessing as mp
-
-    return "fork" in mp.get_all_start_methods()
-
-
 def run_fork(model: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spacy_name: str | None, fast: bool,
              n_jobs: int) -> Iterator[tuple[tuple[bytes, int, list[str]], dict[str, int]]]:
     """Run chunks in `n_jobs` processes forked from this one, results in submission order.
@@ -278,15 +272,13 @@ def run_fork(model: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spac
     A forked worker starts with this process's imports and its loaded model and embedding (the caller warms the
     model up first), where a fresh process spends seconds importing scikit-learn and loading them: on 10 MB
     that start-up was a third of the run. The workers run only run_chunk (NumPy, SciPy, the tokenizer with its
-    parallelism off), none of which holds a lock or thread the fork could leave behind."""
-    import multiprocessing as mp
-
+    parallelism off): see train.forking."""
     key = f"fork:{id(model)}"
     _FORKED.clear()
     _FORKED[key] = model
     pending: deque[tuple[Any, dict[str, int]]] = deque()
     try:
-        with mp.get_context("fork").Pool(n_jobs) as pool:
+        with fork_pool(n_jobs) as pool:
             for chunk, progress in work:
                 pending.append((pool.apply_async(run_chunk, (key, chunk, spacy_name, fast)), progress))
                 if len(pending) >= 2 * n_jobs:
