@@ -249,20 +249,26 @@ def run_dask(model: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spac
         workers = max(1, sum(client.nthreads().values()))
         # The model goes to every worker once instead of with every chunk.
         model_future = client.scatter(model, broadcast=True)
-        window: deque[tuple[Any, dict[str, int]]] = deque()
-        for chunk, progress in work:
-            window.append((client.submit(run_chunk, model_future, chunk, spacy_name, fast, pure=False), progress))
-            if len(window) >= 2 * workers:
-                fut, prog = window.popleft()
-                yield fut.result(), prog
-        while window:
-            fut, prog = window.popleft()
-            yield fut.result(), prog
+        yield from _in_order(work, lambda c: client.submit(run_chunk, model_future, c, spacy_name, fast, pure=False),
+                             lambda fut: fut.result(), 2 * workers)
     finally:
         if own:
             client.close()
 
 
+def _in_order(work: Iterator[tuple[list[Unit], dict[str, int]]], submit: Any, result: Any, window: int
+              ) -> Iterator[tuple[Any, dict[str, int]]]:
+    """Submit each chunk (`submit(chunk)` gives a future), keeping at most `window` in flight, and yield
+    (`result(future)`, progress) in submission order."""
+    pending: deque[tuple[Any, dict[str, int]]] = deque()
+    for chunk, progress in work:
+        pending.append((submit(chunk), progress))
+        if len(pending) >= window:
+            fut, prog = pending.popleft()
+            yield result(fut), prog
+    while pending:
+        fut, prog = pending.popleft()
+        yield result(fut), prog
 
 
 def run_fork(model: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spacy_name: str | None, fast: bool,
@@ -276,16 +282,9 @@ def run_fork(model: Any, work: Iterator[tuple[list[Unit], dict[str, int]]], spac
     key = f"fork:{id(model)}"
     _FORKED.clear()
     _FORKED[key] = model
-    pending: deque[tuple[Any, dict[str, int]]] = deque()
     try:
         with fork_pool(n_jobs) as pool:
-            for chunk, progress in work:
-                pending.append((pool.apply_async(run_chunk, (key, chunk, spacy_name, fast)), progress))
-                if len(pending) >= 2 * n_jobs:
-                    fut, prog = pending.popleft()
-                    yield fut.get(), prog
-            while pending:
-                fut, prog = pending.popleft()
-                yield fut.get(), prog
+            yield from _in_order(work, lambda c: pool.apply_async(run_chunk, (key, c, spacy_name, fast)),
+                                 lambda fut: fut.get(), 2 * n_jobs)
     finally:
         _FORKED.clear()
