@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from segmentation_cases import CASES, REQUIRED
 
@@ -193,3 +193,32 @@ def test_a_line_broken_mid_sentence_is_joined_back() -> None:
     assert _segments("features\ncontact manager\nevents, activities") == [
         "features", "contact manager", "events, activities"]
     assert _segments("Iran and Iraq\nsign a deal") == ["Iran and Iraq", "sign a deal"]
+
+
+_ABBR_WORDS = ["a", "A", "no", "No", "st", "St", "Mr", "mr", "Gen", "approx", "U.S", "e.g", "i.e", "Inc", "vs",
+               "Min", "first", "Iran", "Iraq", "oil", "5", "12", "(3)", "it", "I", "p.m", "Jan", "Ft"]
+
+
+@settings(max_examples=500, deadline=None)
+@example([" ", "Inc", ".", ",", "x"])  # pysbd replaces the period of "inc.,": the shortcut must not skip it
+@example(["go", " ", "approx", ".", "-", "x"])
+@example(["the", " ", "Jan", ".", ":", "a"])
+@example(["a", " ", "approx", ".", " ", "5", " ", "vs", ".", " ", "Iran", "."])
+@given(st.lists(st.sampled_from(_ABBR_WORDS + [" ", " ", " ", ".", ",", ":", "-", "?", "(", "'s", "\n"]),
+                min_size=1, max_size=24))
+def test_abbreviation_shortcut_equals_pysbd(words: list[str]) -> None:
+    """Our pysbd language skips abbreviations that cannot change a text (a plain word nowhere followed by '.');
+    pysbd's own English replacer, run on the same text, must give the same result."""
+    from pysbd.lang.english import English
+
+    from label_app.corpus.segment import _pysbd
+
+    lang = _pysbd().language_module
+    text = "".join(words)
+
+    class Plain(lang):  # the same abbreviation lists, pysbd's own replacer
+        AbbreviationReplacer = English.AbbreviationReplacer
+
+    ours = lang.AbbreviationReplacer(text, lang).replace()
+    theirs = Plain.AbbreviationReplacer(text, Plain).replace()
+    assert ours == theirs
