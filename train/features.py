@@ -205,6 +205,9 @@ class TopicWordTfidf(BaseEstimator):
         return t_of, rows, uni, rows[pos], big, np.arange(len(texts))
 
     def fit_transform(self, texts: Sequence[str], topics: Sequence[str | None]) -> sp.csr_matrix:
+        """Learn the vocabulary and IDF from `texts` under `topics` (same length; None = no topic) and return
+        their (len(texts), len(vocabulary_)) TF-IDF matrix, rows of unit length. Raises ValueError on a length
+        mismatch."""
         topic_ids: dict[str, int] = {}
         word_ids: dict[str, int] = {}
         t_of, rows, uni, b_rows, big, trow = self._codes(texts, topics, topic_ids, word_ids, grow=True)
@@ -247,6 +250,8 @@ class TopicWordTfidf(BaseEstimator):
         return np.where((codes >= 0) & (known[at] == codes), cols[at], -1)
 
     def transform(self, texts: Sequence[str], topics: Sequence[str | None]) -> sp.csr_matrix:
+        """The (len(texts), len(vocabulary_)) TF-IDF matrix of new texts; topics and words never seen in fitting
+        add nothing. Raises RuntimeError before fit_transform, ValueError on a length mismatch."""
         if not hasattr(self, "_tfidf"):
             raise RuntimeError("TopicWordTfidf.transform called before fit")
         t_of, rows, uni, b_rows, big, trow = self._codes(texts, topics, self._topic_ids, self._word_ids, grow=False)
