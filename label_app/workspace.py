@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from train.active import QUEUE_STRATEGY
+from train.active import COLD_START, QUEUE_STRATEGY
 
 from . import store
 from .artifacts import read_prelabels
@@ -429,6 +429,16 @@ class Workspace:
             self.queue.set_uncertainty(model.model_id, frame["uncertainty"].to_numpy(), texts,
                                        step=UNCERTAIN_STEP, **QUEUE_STRATEGY)
             return frame
+
+    def ensure_representative(self) -> list[str]:
+        """Without a model: 'most uncertain first' starts with a representative batch of open sentences
+        (Queue.set_representative with train.active.COLD_START), computed once per corpus; returns its ids.
+        A model's ensure_predictions replaces that order."""
+        with self._lock:
+            if self.queue.uncertainty_model is None and not self.queue.representative:
+                texts = [self.seg_text[self.row_of[s]] for s in self.sentence_ids]
+                self.queue.set_representative(texts, **COLD_START)
+            return list(self.queue.representative)
 
     def has_predictions(self, model_id: str) -> bool:
         """Whether ensure_predictions already ran for this model (the page shows a spinner otherwise)."""

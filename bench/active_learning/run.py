@@ -138,6 +138,27 @@ def queue_picks(pool_texts: list[str], labeled: list[int], unc: np.ndarray, take
     return picks
 
 
+def queue_start(pool_texts: list[str], take: int, seed: int) -> list[int]:
+    """The first `take` pool items the app's queue serves in 'most uncertain first' order before any model
+    exists: `Queue.set_representative` with `train.active.COLD_START`, as `Workspace.ensure_representative`
+    calls it, except that the run's seed replaces the app's 0 (it fixes the k-means initialisation), so the
+    seeds vary the queue's start as they vary the random order's."""
+    from label_app.index import Entry
+    from label_app.queue import Queue
+    from train.active import COLD_START
+
+    q = Queue([str(i) for i in range(len(pool_texts))])
+    q.set_representative(pool_texts, **{**COLD_START, "seed": seed})
+    picks: list[int] = []
+    for _ in range(take):
+        sid = q.next_for("sim", "uncertain", now=0.0)
+        if sid is None:
+            break
+        picks.append(int(sid))
+        q.apply([(sid, "sim", None, Entry(sid, "sim", "label", "x", "", "manual", "", "", "", ""))])
+    return picks
+
+
 def run_seed(seed: int, texts: list[str], y: np.ndarray, idx_pool: np.ndarray, idx_test: np.ndarray,
              args: argparse.Namespace) -> dict:
     from sklearn.exceptions import ConvergenceWarning
@@ -162,7 +183,8 @@ def run_seed(seed: int, texts: list[str], y: np.ndarray, idx_pool: np.ndarray, i
     run: dict = {"seed": seed, "pool": len(idx_pool), "test": len(idx_test), "full_macro_f1": full_f1,
                  "target_macro_f1": target}
     for strategy in ("random", "uncertainty"):
-        labeled = list(start)
+        labeled = list(start) if strategy == "random" or args.shared_start else queue_start(pool_texts, args.round,
+                                                                                           seed)
         in_set = np.zeros(len(idx_pool), dtype=bool)
         in_set[labeled] = True
         rand_next = [int(i) for i in perm[args.round:]]
@@ -195,7 +217,7 @@ def run_seed(seed: int, texts: list[str], y: np.ndarray, idx_pool: np.ndarray, i
 
 def main() -> None:
     from label_app.workspace import UNCERTAIN_STEP
-    from train.active import QUEUE_STRATEGY
+    from train.active import COLD_START, QUEUE_STRATEGY
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="ag_news_test", help="folder under the data dir (default ag_news_test)")
@@ -207,6 +229,9 @@ def main() -> None:
     ap.add_argument("--max-rows", type=int, default=None, help="subsample the data set to this many rows")
     ap.add_argument("--features", default="both", choices=["tfidf", "embedding", "both"],
                     help="the family member used (default both: TF-IDF + embedding)")
+    ap.add_argument("--shared-start", action="store_true",
+                    help="both orders start from the same random first round (the protocol before the queue's "
+                         "representative cold start)")
     ap.add_argument("--jobs", type=int, default=2, help="seeds run in parallel (default 2)")
     ap.add_argument("--out", type=Path, default=None, help="JSON results (default bench/out/active_learning*.json)")
     args = ap.parse_args()
@@ -224,6 +249,7 @@ def main() -> None:
     results: dict = {"dataset": args.dataset, "features": args.features, "rows": len(texts), "round": args.round, "seeds": args.seeds,
                      "queue_strategy": QUEUE_STRATEGY, "queue_step": UNCERTAIN_STEP,
                      "uncertainty": "train.active.joint_uncertainty (margin)",
+                     "cold_start": "shared random first round" if args.shared_start else COLD_START,
                      "max_labels": args.max_labels, "split_seed": SPLIT_SEED,
                      "criterion": "first label count from which macro-F1 stays >= 95% of full-pool macro-F1 "
                                   "to the end of the run", "runs": []}
