@@ -435,10 +435,14 @@ class Workspace:
         (Queue.set_representative with train.active.COLD_START), computed once per corpus; returns its ids.
         A model's ensure_predictions replaces that order."""
         with self._lock:
-            if self.queue.uncertainty_model is None and not self.queue.representative:
+            if not self.has_uncertain_order():
                 texts = [self.seg_text[self.row_of[s]] for s in self.sentence_ids]
                 self.queue.set_representative(texts, **COLD_START)
             return list(self.queue.representative)
+
+    def has_uncertain_order(self) -> bool:
+        """Whether 'most uncertain first' has its own order yet (a model's, or the representative start)."""
+        return "uncertain" in self.queue.perm
 
     def has_predictions(self, model_id: str) -> bool:
         """Whether ensure_predictions already ran for this model (the page shows a spinner otherwise)."""

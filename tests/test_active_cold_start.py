@@ -139,3 +139,23 @@ def test_bench_queue_arm_starts_with_what_the_queue_serves() -> None:
     q = Queue([str(i) for i in range(len(texts))])
     assert [int(s) for s in q.set_representative(texts, **COLD_START)] == picks
     assert picks != list(range(50))  # not the first 50 in order
+
+
+def test_annotate_page_without_a_model_serves_the_representative_batch(project: Project,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import card_data, card_send
+    from streamlit.testing.v1 import AppTest
+
+    from label_app.settings import Settings, save_settings
+
+    save_settings(project, Settings(queue_order="uncertain"))
+    monkeypatch.setenv("LABEL_APP_PROJECT", str(project.root))
+    batch = Workspace.open(project.root, refresh=False).ensure_representative()
+    at = AppTest.from_file(str(REPO / "label_app" / "app.py"), default_timeout=60)
+    at.query_params["annotator"] = "sara"
+    at.run()
+    assert not at.exception
+    assert card_data(at)["sentence_id"] == batch[0]
+    assert ("No model trained yet: 'most uncertain first' starts with representative sentences (one from each "
+            "group of similar sentences), then goes on as 'unlabelled first'.") in [c.value for c in at.caption]
+    assert card_send(at, topic=["trade"], stance=["favor"])["sentence_id"] == batch[1]
