@@ -183,16 +183,23 @@ class Queue:
             if self.diverse_end < len(perm):
                 self._diversify()
 
-    def set_representative(self, texts: Sequence[str], size: int = 50, seed: int = 0, sample: int | None = 20000
+    def set_representative(self, texts: Sequence[str], size: int = 50, seed: int = 0, sample: int | None = 10000
                            ) -> list[str]:
         """Order for 'uncertain' while there is no model: a representative batch of `size` open sentences
         first (train.active.representative_picks: k-means on the sentence embedding, the sentence nearest
         each centre, largest cluster first), then every other sentence in article order. `texts`: one per queue
         position. Returns the batch's sentence ids. A later set_uncertainty (a model) replaces this order.
-        The app passes train.active.COLD_START with seed 0."""
+        The app passes train.active.COLD_START with seed 0.
+
+        The clustering (a few seconds at 10,000 sentences) runs outside the queue's lock, so other annotators
+        are served meanwhile; if a model's order arrived in the meantime, it is kept and nothing changes."""
         with self._lock:
             open_ = np.flatnonzero(self.n_done < self.need)
-            picks = open_[representative_picks([texts[p] for p in open_], size=size, seed=seed, sample=sample)]
+            generation = self._generation
+        picks = open_[representative_picks([texts[p] for p in open_], size=size, seed=seed, sample=sample)]
+        with self._lock:
+            if generation != self._generation:
+                return list(self.representative)
             rest = np.ones(len(self.ids), dtype=bool)
             rest[picks] = False
             perm = np.concatenate([picks, np.flatnonzero(rest)]).astype(np.int64)

@@ -433,12 +433,13 @@ class Workspace:
     def ensure_representative(self) -> list[str]:
         """Without a model: 'most uncertain first' starts with a representative batch of open sentences
         (Queue.set_representative with train.active.COLD_START), computed once per corpus; returns its ids.
-        A model's ensure_predictions replaces that order."""
-        with self._lock:
-            if not self.has_uncertain_order():
-                texts = [self.seg_text[self.row_of[s]] for s in self.sentence_ids]
-                self.queue.set_representative(texts, **COLD_START)
-            return list(self.queue.representative)
+        A model's ensure_predictions replaces that order. Runs without the workspace's lock (the queue keeps
+        itself consistent), so annotators are served while the clusters are computed."""
+        queue = self.queue
+        if "uncertain" not in queue.perm:
+            texts = [self.seg_text[self.row_of[s]] for s in queue.ids]
+            queue.set_representative(texts, **COLD_START)
+        return list(queue.representative)
 
     def has_uncertain_order(self) -> bool:
         """Whether 'most uncertain first' has its own order yet (a model's, or the representative start)."""
