@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from train.active import uncertainty_order
+from train.active import representative_picks, uncertainty_order
 
 from .claims import ClaimLost, ClaimSession, MemoryClaims, SharedClaims
 from .index import DONE_ACTIONS, HANDLED_ACTIONS, Change
@@ -93,6 +93,8 @@ class Queue:
         self.perm: dict[str, np.ndarray] = {"article": np.arange(n)}
         self.rank: dict[str, np.ndarray] = {"article": np.arange(n)}
         self.uncertainty_model: str | None = None
+        # without a model, 'uncertain' may start with a representative batch (set_representative)
+        self.representative: list[str] = []
         # diversified 'uncertain' order: perm["uncertain"][:diverse_end] is in diverse batches, the rest in plain
         # uncertainty order until the annotators get near it (see set_uncertainty)
         self.diverse_end = 0
@@ -171,6 +173,7 @@ class Queue:
             rank[perm] = np.arange(len(perm))
             self.perm["uncertain"], self.rank["uncertain"] = perm, rank
             self.uncertainty_model = model_id
+            self.representative = []
             self._generation += 1
             for key in [k for k in self.cursors if k[1] == "uncertain"]:
                 del self.cursors[key]
@@ -179,6 +182,38 @@ class Queue:
             self.diverse_end = 0 if texts is not None and diversity > 0 else len(perm)
             if self.diverse_end < len(perm):
                 self._diversify()
+
+    def set_representative(self, texts: Sequence[str], size: int = 50, seed: int = 0, sample: int | None = 10000
+                           ) -> list[str]:
+        """Order for 'uncertain' while there is no model: a representative batch of `size` open sentences
+        first (train.active.representative_picks: k-means on the sentence embedding, the sentence nearest
+        each centre, largest cluster first), then every other sentence in article order. `texts`: one per queue
+        position. Returns the batch's sentence ids. A later set_uncertainty (a model) replaces this order.
+        The app passes train.active.COLD_START with seed 0.
+
+        The clustering (a few seconds at 10,000 sentences) runs outside the queue's lock, so other annotators
+        are served meanwhile; if a model's order arrived in the meantime, it is kept and nothing changes."""
+        with self._lock:
+            open_ = np.flatnonzero(self.n_done < self.need)
+            generation = self._generation
+        picks = open_[representative_picks([texts[p] for p in open_], size=size, seed=seed, sample=sample)]
+        with self._lock:
+            if generation != self._generation:
+                return list(self.representative)
+            rest = np.ones(len(self.ids), dtype=bool)
+            rest[picks] = False
+            perm = np.concatenate([picks, np.flatnonzero(rest)]).astype(np.int64)
+            rank = np.empty_like(perm)
+            rank[perm] = np.arange(len(perm))
+            self.perm["uncertain"], self.rank["uncertain"] = perm, rank
+            self.uncertainty_model = None
+            self._generation += 1
+            for key in [k for k in self.cursors if k[1] == "uncertain"]:
+                del self.cursors[key]
+            self._u_values, self._u_texts = None, None
+            self.diverse_end = len(perm)  # nothing to diversify: no uncertainty yet
+            self.representative = [self.ids[p] for p in picks]
+            return list(self.representative)
 
     def _stretch_job(self) -> tuple:
         """What the next stretch is computed from (taken under the lock; the computation may run without it)."""

@@ -24,7 +24,7 @@ QUEUE_ORDERS = ("article", "unlabelled", "uncertain")
 QUEUE_ORDER_TEXT = {
     "article": "article order (every sentence this annotator has not handled yet)",
     "unlabelled": "unlabelled first (sentences that still need an annotator, then, without overlap, the rest)",
-    "uncertain": "most uncertain first (by the current model; falls back to unlabelled first without one)",
+    "uncertain": "most uncertain first (by the current model; without one, representative sentences first)",
 }
 
 

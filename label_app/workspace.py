@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from train.active import QUEUE_STRATEGY
+from train.active import COLD_START, QUEUE_STRATEGY
 
 from . import store
 from .artifacts import read_prelabels
@@ -429,6 +429,21 @@ class Workspace:
             self.queue.set_uncertainty(model.model_id, frame["uncertainty"].to_numpy(), texts,
                                        step=UNCERTAIN_STEP, **QUEUE_STRATEGY)
             return frame
+
+    def ensure_representative(self) -> list[str]:
+        """Without a model: 'most uncertain first' starts with a representative batch of open sentences
+        (Queue.set_representative with train.active.COLD_START), computed once per corpus; returns its ids.
+        A model's ensure_predictions replaces that order. Runs without the workspace's lock (the queue keeps
+        itself consistent), so annotators are served while the clusters are computed."""
+        queue = self.queue
+        if "uncertain" not in queue.perm:
+            texts = [self.seg_text[self.row_of[s]] for s in queue.ids]
+            queue.set_representative(texts, **COLD_START)
+        return list(queue.representative)
+
+    def has_uncertain_order(self) -> bool:
+        """Whether 'most uncertain first' has its own order yet (a model's, or the representative start)."""
+        return "uncertain" in self.queue.perm
 
     def has_predictions(self, model_id: str) -> bool:
         """Whether ensure_predictions already ran for this model (the page shows a spinner otherwise)."""

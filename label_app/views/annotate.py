@@ -82,7 +82,11 @@ def render() -> None:
             with st.spinner(f"Ordering the queue by the uncertainty of model {model.model_id}…"):
                 ws.ensure_predictions(model)
     elif order == "uncertain" and model is None:
-        st.sidebar.caption("No model trained yet: 'most uncertain first' works as 'unlabelled first'.")
+        if not ws.has_uncertain_order():  # once per corpus: a few seconds at 10,000 sentences
+            with st.spinner("Choosing representative sentences to start with…"):
+                ws.ensure_representative()
+        st.sidebar.caption("No model trained yet: 'most uncertain first' starts with representative sentences "
+                           "(one from each group of similar sentences), then goes on as 'unlabelled first'.")
     _card(ws, annotator, order, mode, model)
 
 
