@@ -136,3 +136,17 @@ def card_send(at: object, action: str = "label", topic: tuple[str, ...] | list[s
     at._run(widget_state=states)  # type: ignore[attr-defined]
     assert not at.exception, at.exception  # type: ignore[attr-defined]
     return card_data(at)
+
+
+@pytest.fixture(scope="session")
+def al_bench():  # noqa: ANN201 - the module bench/active_learning/run.py
+    """The active-learning benchmark's module (a script, not a package), loaded once for the tests of its
+    queue arm and criterion."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "active_learning" / "run.py"
+    spec = importlib.util.spec_from_file_location("al_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(mod)
+    return mod

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -59,17 +56,8 @@ def test_uncertainty_order_nan_last_limit_and_errors() -> None:
         uncertainty_order(ids, texts, unc, selection="bogus")
 
 
-def _bench():  # noqa: ANN202 - the benchmark module
-    path = Path(__file__).resolve().parents[1] / "bench" / "active_learning" / "run.py"
-    spec = importlib.util.spec_from_file_location("al_bench", path)
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_bench_criterion_needs_the_target_to_hold() -> None:
-    labels_to_target = _bench().labels_to_target
+def test_bench_criterion_needs_the_target_to_hold(al_bench) -> None:  # noqa: ANN001
+    labels_to_target = al_bench.labels_to_target
     curve = [(50, 0.5), (100, 0.9), (150, 0.8), (200, 0.91), (250, 0.92)]
     assert labels_to_target(curve, 0.9) == (200, 100)  # touched at 100, held from 200
     assert labels_to_target(curve, 0.95) == (None, None)
@@ -84,13 +72,13 @@ def test_joint_uncertainty_is_one_minus_the_product_of_margins() -> None:
     assert joint_uncertainty(None, None).shape == (0,)
 
 
-def test_bench_takes_what_the_apps_queue_serves() -> None:
+def test_bench_takes_what_the_apps_queue_serves(al_bench) -> None:  # noqa: ANN001
     """The benchmark's 'uncertainty' strategy is the app's Queue in the app's configuration."""
     dup = "Iran and Iraq signed a memorandum to raise annual trade to 20 billion dollars."
     texts = [dup] * 60 + [f"Story number {i} about topic {i % 7} in city {i}." for i in range(140)]
     unc = np.concatenate([np.full(60, 0.95), np.linspace(0.9, 0.1, 140)])
     labeled = [60, 61, 62]
-    picks = _bench().queue_picks(texts, labeled, unc, 50, 1)
+    picks = al_bench.queue_picks(texts, labeled, unc, 50, 1)
     assert len(picks) == len(set(picks)) == 50 and not set(picks) & set(labeled)
     assert picks[0] == 0  # the most uncertain sentence leads its batch
     assert sum(1 for p in picks if p < 60) <= 2  # one cluster of duplicates, not sixty copies in a row

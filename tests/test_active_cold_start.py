@@ -3,7 +3,6 @@ served by the queue (Queue.set_representative), the workspace (ensure_representa
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -121,20 +120,11 @@ def test_representation_falls_back_to_hashed_ngrams_without_the_embedding_packag
     assert res.stdout.splitlines() == [f"csr_matrix (3, {HASH_FEATURES})", "[0, 4]"]
 
 
-def _bench():  # noqa: ANN202 - the benchmark module
-    path = REPO / "bench" / "active_learning" / "run.py"
-    spec = importlib.util.spec_from_file_location("al_bench_cold", path)
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_bench_queue_arm_starts_with_what_the_queue_serves() -> None:
+def test_bench_queue_arm_starts_with_what_the_queue_serves(al_bench) -> None:  # noqa: ANN001
     texts = [f"{t} Report {i} from {city}." for i, (t, city) in enumerate(
         (t, c) for c in ("Basra", "Paris", "Lima", "Oslo", "Accra", "Hanoi") for t in SPORT + MARKETS + SPACE * 2)]
     assert len(texts) == 84
-    picks = _bench().queue_start(texts, COLD_START["size"], seed=0)
+    picks = al_bench.queue_start(texts, COLD_START["size"], seed=0)
     assert len(set(picks)) == COLD_START["size"] == 50
     q = Queue([str(i) for i in range(len(texts))])
     assert [int(s) for s in q.set_representative(texts, **COLD_START)] == picks

@@ -57,6 +57,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,29 +122,36 @@ def temperature(X, y: np.ndarray, classes: list[str], seed: int) -> float:  # no
     return float(fit_temperature(oof, y_idx))
 
 
-def queue_picks(pool_texts: list[str], labeled: list[int], unc: np.ndarray, take: int, round_no: int) -> list[int]:
-    """The next `take` pool items the app's queue serves in 'most uncertain first' order."""
+def _sim_label(sid: str) -> tuple:
+    """A queue update: the simulated annotator labelled `sid`."""
     from label_app.index import Entry
-    from label_app.queue import Queue
-    from label_app.workspace import UNCERTAIN_STEP
-    from train.active import QUEUE_STRATEGY
 
-    ids = [str(i) for i in range(len(pool_texts))]
+    return (sid, "sim", None, Entry(sid, "sim", "label", "x", "", "manual", "", "", "", ""))
 
-    def label(sid: str) -> tuple:
-        return (sid, "sim", None, Entry(sid, "sim", "label", "x", "", "manual", "", "", "", ""))
 
-    q = Queue(ids)
-    q.apply([label(ids[i]) for i in labeled])
-    q.set_uncertainty(f"round-{round_no}", unc, pool_texts, step=UNCERTAIN_STEP, **QUEUE_STRATEGY)
+def _serve(q: Any, take: int) -> list[int]:
+    """The next `take` items `q` serves in 'most uncertain first' order, each labelled before the next."""
     picks: list[int] = []
     for _ in range(take):
         sid = q.next_for("sim", "uncertain", now=0.0)
         if sid is None:
             break
         picks.append(int(sid))
-        q.apply([label(sid)])
+        q.apply([_sim_label(sid)])
     return picks
+
+
+def queue_picks(pool_texts: list[str], labeled: list[int], unc: np.ndarray, take: int, round_no: int) -> list[int]:
+    """The next `take` pool items the app's queue serves in 'most uncertain first' order."""
+    from label_app.queue import Queue
+    from label_app.workspace import UNCERTAIN_STEP
+    from train.active import QUEUE_STRATEGY
+
+    ids = [str(i) for i in range(len(pool_texts))]
+    q = Queue(ids)
+    q.apply([_sim_label(ids[i]) for i in labeled])
+    q.set_uncertainty(f"round-{round_no}", unc, pool_texts, step=UNCERTAIN_STEP, **QUEUE_STRATEGY)
+    return _serve(q, take)
 
 
 def queue_start(pool_texts: list[str], take: int, seed: int) -> list[int]:
@@ -151,20 +159,12 @@ def queue_start(pool_texts: list[str], take: int, seed: int) -> list[int]:
     exists: `Queue.set_representative` with `train.active.COLD_START`, as `Workspace.ensure_representative`
     calls it, except that the run's seed replaces the app's 0 (it fixes the k-means initialisation), so the
     seeds vary the queue's start as they vary the random order's."""
-    from label_app.index import Entry
     from label_app.queue import Queue
     from train.active import COLD_START
 
     q = Queue([str(i) for i in range(len(pool_texts))])
     q.set_representative(pool_texts, **{**COLD_START, "seed": seed})
-    picks: list[int] = []
-    for _ in range(take):
-        sid = q.next_for("sim", "uncertain", now=0.0)
-        if sid is None:
-            break
-        picks.append(int(sid))
-        q.apply([(sid, "sim", None, Entry(sid, "sim", "label", "x", "", "manual", "", "", "", ""))])
-    return picks
+    return _serve(q, take)
 
 
 def run_seed(seed: int, texts: list[str], y: np.ndarray, idx_pool: np.ndarray, idx_test: np.ndarray,
