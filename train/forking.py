@@ -10,6 +10,7 @@ which relies on a thread of the parent, so the fork leaves nothing half-held beh
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from multiprocessing.pool import Pool
 
 
@@ -23,7 +24,13 @@ def fork_pool(n_jobs: int) -> Pool:
 
     What the workers need must be in module globals before this call; pass them keys, not the data.
     Raises ValueError where the OS cannot fork (check can_fork first)."""
-    return mp.get_context("fork").Pool(max(1, n_jobs))
+    return mp.get_context("fork").Pool(max(1, n_jobs), initializer=_leave_ctrl_c_to_the_parent)
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    # Ctrl+C reaches every process of the terminal's group: the parent stops the run and terminates the pool,
+    # so a worker has nothing to do with it (and would print a traceback of whatever it was computing).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 __all__ = ["can_fork", "fork_pool"]
