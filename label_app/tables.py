@@ -108,7 +108,12 @@ def _sniff_file_encoding(path: Path, display: str) -> str:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-                    text = chunk.decode("latin-1")
+                    # As decode_bytes reads it: cp1252 where it can be (its 0x80-0x9F are quotes, dashes, the
+                    # euro sign; read as Latin-1 they would count as control characters), else Latin-1.
+                    try:
+                        text = chunk.decode("cp1252")
+                    except UnicodeDecodeError:
+                        text = chunk.decode("latin-1")
                 if first and _looks_binary(text):
                     raise BadInput(f"{display}: binary file, not text (control characters)")
             first = False

@@ -240,3 +240,17 @@ def test_normalise_text_equals_its_definition(raw: str) -> None:
 @pytest.mark.parametrize("raw", ["", " ", "\u200b\n\u00a0\t", "\u00ad", "x", " \u200b é", "\u3000\u2028"])
 def test_is_blank_is_normalised_to_nothing(raw: str) -> None:
     assert is_blank(raw) == (normalise_text(raw) == "")
+
+
+def test_cp1252_table_dense_in_quotes_reads_the_same_from_path_and_bytes(tmp_path: Path) -> None:
+    """A short cp1252 label file full of curly quotes, dashes and euro signs (bytes 0x80-0x9F) is text, read
+    the same way whether it comes as a path (streamed) or as bytes; it was refused as binary from a path."""
+    text = "text,topic,stance\n\u201cOil\u201d \u2013 \u20ac5 \u2018rise\u2019 \u2026,trade,favor\n"
+    path = tmp_path / "labels.csv"
+    path.write_bytes(text.encode("cp1252"))
+    expected = [(2, {"text": "\u201cOil\u201d \u2013 \u20ac5 \u2018rise\u2019 \u2026", "topic": "trade",
+                     "stance": "favor"})]
+    notes: list[str] = []
+    assert list(iter_rows(path, "csv", "labels.csv", notes=notes)) == expected
+    assert list(iter_rows(path.read_bytes(), "csv", "labels.csv", notes=notes)) == expected
+    assert notes == [encoding_note("labels.csv", "cp1252")] * 2
