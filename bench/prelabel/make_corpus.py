@@ -29,10 +29,18 @@ def paragraph_pool(data_dir: Path) -> tuple[list[str], list[str]]:
     csv.field_size_limit(sys.maxsize)
     heads: list[str] = []
     paras: list[str] = []
+    from label_app.corpus import read_article_file
+    from label_app.errors import BadInput
+
     for f in sorted((REPO / "seeds").glob("*.txt")):
-        lines = [ln.strip() for ln in f.read_text("utf-8").splitlines() if ln.strip()]
-        heads.append(lines[0])
-        paras.extend(ln for ln in lines[1:] if len(ln) > 60)
+        try:  # the product's reader: any encoding ingestion accepts; files it refuses are left out here too
+            text = read_article_file(f, f.name)[0][0].text
+        except BadInput:
+            continue
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if lines:
+            heads.append(lines[0])
+            paras.extend(ln for ln in lines[1:] if len(ln) > 60)
     bbc = data_dir / "bbc_news" / "data.csv"
     if bbc.exists():
         with open(bbc, encoding="utf-8", newline="") as fh:
