@@ -33,7 +33,7 @@ def corpus_index(project: Project) -> dict[str, tuple[str, str]]:
 def cmd_ingest(project: Project, paths: list[str]) -> int:
     report = ingest(project, paths or None)
     print(report.summary())
-    return 0
+    return 1 if report.refused else 0
 
 
 def cmd_version(project: Project, note: str) -> int:

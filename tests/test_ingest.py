@@ -150,6 +150,31 @@ def test_cli_ingest_prints_summary(project):
     assert res.stdout.splitlines()[1:] == ["  note: dup.txt: same text as 000_5719b8656de3c067.txt: kept once"]
 
 
+def test_cli_ingest_by_path_refuses_what_ingestion_would_skip_and_notes_an_edited_copy(project, tmp_path):
+    """Files given by path go through the upload check: a file ingestion would skip is not copied into seeds/
+    (it would be reported as skipped at every later ingest) and the command fails; an edited copy of a seed
+    article is added with a note naming the article it looks like a new version of (issue 11, case 9 by CLI)."""
+    (tmp_path / "junk.txt").write_bytes(b"\x00\x01binary")
+    (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
+    edited = tmp_path / "000_5719b8656de3c067.txt"
+    edited.write_text((REPO / "seeds" / "000_5719b8656de3c067.txt").read_text(encoding="utf-8")
+                      .replace("continues campaign", "continued campaign"), encoding="utf-8")
+    assert run_cli("ingest", "--project", str(project.root)).returncode == 0
+    before = sorted(p.name for p in project.seeds_dir.iterdir())
+    res = run_cli("ingest", "--project", str(project.root), str(tmp_path / "junk.txt"), str(tmp_path / "empty.txt"),
+                  str(tmp_path / "missing.txt"), str(edited))
+    assert res.returncode == 1, res.stderr
+    out = res.stdout.splitlines()
+    assert f"  not copied into seeds/: {tmp_path / 'junk.txt'}: binary file, not text (contains NUL bytes)" in out
+    assert f"  not copied into seeds/: {tmp_path / 'empty.txt'}: empty file" in out
+    assert f"  not copied into seeds/: {tmp_path / 'missing.txt'}: no such file or folder" in out
+    assert "  copied into seeds/: 000_5719b8656de3c067-1.txt" in out
+    assert ("  note: 000_5719b8656de3c067-1.txt: added as a new article, but it looks like a new version of "
+            "seeds/000_5719b8656de3c067.txt (same file name, 94% of its sentences already there); to replace "
+            "that article and keep its labels, copy the file over it instead") in out
+    assert sorted(p.name for p in project.seeds_dir.iterdir()) == sorted(before + ["000_5719b8656de3c067-1.txt"])
+
+
 # ---------------------------------------------------------------- issue 11: limits, headers, encodings, titles
 
 

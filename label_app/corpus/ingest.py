@@ -25,7 +25,7 @@ from ..tables import encoding_note
 from .ids import article_id_for, assign_ids, sentence_id_for, source_article_id
 from .lines import KIND_SENTENCE
 from .reading import SUPPORTED_EXTS, RawArticle, read_article_file, unsupported_reason, walk_files
-from .seeds import copy_into_seeds
+from .seeds import check_upload, copy_into_seeds, near_duplicates
 from .segment import get_nlp, segment_articles, segmenter_name, spacy_model_name
 
 CORPUS_FORMAT = 2
@@ -47,6 +47,8 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     copied: list[str] = field(default_factory=list)
+    # Inputs given by path that were not copied into seeds/: missing, or a file ingestion would skip.
+    refused: list[tuple[str, str]] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
     attached_labels: int = 0
 
@@ -60,6 +62,7 @@ class IngestReport:
             f"{len(self.skipped)} files skipped"
         ]
         lines += [f"  copied into seeds/: {name}" for name in self.copied]
+        lines += [f"  not copied into seeds/: {name}: {why}" for name, why in self.refused]
         lines += [f"  note: {name}: {why}" for name, why in self.notes]
         lines += [f"  skipped: {name}: {why}" for name, why in self.skipped]
         lines += summarise(self.orphans)
@@ -87,18 +90,39 @@ def _copy_inputs(project: Project, paths: Iterable[str | Path], report: IngestRe
     for raw in paths:
         p = Path(raw)
         if not p.exists():
-            report.skipped.append((str(raw), "no such file or folder"))
+            report.refused.append((str(raw), "no such file or folder"))
             continue
         if p.resolve().is_relative_to(seeds.resolve()):
             continue
         skipped: list[tuple[str, str]] = []
         files = [p] if p.is_file() else list(walk_files(p, skipped))
         report.skipped += [(str(p / name), why) for name, why in skipped]
+        corpus: list[dict[str, Any]] | None = None
         for f in files:
             if f.suffix.lower() not in SUPPORTED_EXTS:
                 report.skipped.append((str(f), unsupported_reason(f.name)))
                 continue
-            report.copied.append(copy_into_seeds(project, f).name)
+            # The Data page's upload check: a file ingestion would skip is refused here, not copied into
+            # seeds/ (where it would be reported as skipped at every later ingest).
+            try:
+                data = f.read_bytes()
+                arts, _enc = check_upload(f.name, data)
+            except OSError as exc:
+                report.refused.append((str(f), f"cannot read: {exc.strerror or exc}"))
+                continue
+            except BadInput as exc:
+                report.refused.append((str(f), str(exc).split(": ", 1)[-1]))
+                continue
+            if corpus is None:
+                corpus = list(iter_corpus_records(project))
+            sents = [seg.text for a in arts for seg in segment_articles([a.text])[0]]
+            similar = near_duplicates(f.name, sents, corpus)
+            name = copy_into_seeds(project, f).name
+            report.copied.append(name)
+            if similar and similar[0].source != name:
+                report.notes.append((name, f"added as a new article, but it looks like a new version of "
+                                           f"seeds/{similar[0].source} ({similar[0].reason}); to replace that "
+                                           f"article and keep its labels, copy the file over it instead"))
 
 
 def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any | None = None) -> IngestReport:
