@@ -36,7 +36,7 @@ from .lines import KIND_META, KIND_SENTENCE, classify_line, has_words, split_lin
 
 # spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
-SEGMENTER_NAME = "pysbd-0.3-news-7"
+SEGMENTER_NAME = "pysbd-0.3-news-8"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
 
 _UNAMBIGUOUS_FINAL = "。！？｡﹒﹗﹖؟۔।॥։።။។‼⁇⁈⁉"
@@ -55,9 +55,20 @@ _TRAILING_END_RE = re.compile(r"[.!?…\"'”’»)\]]+$")
 # (followed by a lower-case letter, digit, comma...), not followed by a lower-case word, and not inside a
 # dotted acronym (U.S., U.N.); ! ? …; a list marker; a bullet
 _MAYBE_BOUNDARY_RE = re.compile(r"\.{2,}|\.(?![a-z0-9,;:\-]|\s+[a-z]|[A-Za-z]\.)|[!?…]|(?:^|\s)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[•◦▪‣⁃●]")
-_NEWS_ABBREVIATIONS = ["approx", "est", "ca", "incl", "excl", "amb", "dept", "govt", "intl", "natl"]
+_NEWS_ABBREVIATIONS = ["approx", "est", "ca", "incl", "excl", "amb", "dept", "govt", "intl", "natl", "ret"]
 # titles written before a name ("Oil Min. Ihsan Ismail", "Amb. Masjedi"): never a sentence end before it
-_NEWS_TITLES = ["min", "amb", "pres", "cpt", "cmdt", "hon", "fr"]
+_NEWS_TITLES = ["min", "amb", "pres", "cpt", "cmdt", "hon", "fr", "dep", "asst"]
+# "approx. $2.5 bn", "ca. 300 km": an amount after these is never the start of a sentence
+_BEFORE_AMOUNTS = ("approx", "ca", "est", "incl", "excl", "no", "nos", "nr", "vol", "p", "pp")
+_ENDS_WITH_ABBREVIATION_RE = re.compile(r"(?:^|[\s(\-])([A-Za-z]+)\.\)?$")
+# how a sentence starts: a capital, maybe after an opening quote or bracket (a boundary even where the
+# source forgot the space: 'carpet."It was …')
+_SENTENCE_START_RE = re.compile(r"[\"'“‘(\[]?[A-Z]")
+# closing quotes or brackets at the start of a piece, then white space
+_LEADING_CLOSER_RE = re.compile(r"([\"'”’»)\]]+)\s+")
+# a list item's marker ("b. ", "c) ", "iv. "): a lower-case start that does begin a new unit
+_LIST_MARKER_RE = re.compile(r"(?:[a-z]|[ivx]{1,4})[.)](?:\s|$)")
+_AMOUNT_START_RE = re.compile(r"[£$€¥]?\d")
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,52 @@ def _join_orphans(sents: list[str], piece: str) -> list[str]:
     return out
 
 
+def _join_false_splits(sents: list[str], piece: str) -> list[str]:
+    """Join back what pysbd split where no sentence can end: inside a token (no white space between the two,
+    unless a sentence visibly ends and a capitalised one starts: a URL's "?", "Brig.-Gen."), before a lower-case word that is not a list marker ("bn. according to"),
+    after a title before a name ("Brig.-Gen. Ahmadi"), after an abbreviation before an amount ("approx.
+    $2.5") and after a parenthesised abbreviation ("Gen. (ret.) Ahmadi")."""
+    spans: list[list[int]] = []
+    pos = 0
+    for s in sents:
+        at = piece.find(s, pos)
+        if at < 0:  # pysbd changed the text (it should not with clean=False): leave its split alone
+            return sents
+        spans.append([at, at + len(s)])
+        pos = at + len(s)
+    titles = _titles()
+    out: list[list[int]] = []
+    for a, b in spans:
+        if out and a == out[-1][1]:
+            # pysbd sometimes starts a sentence with the closing quote of the one before ('… 60p." The …'):
+            # the quote goes back to the sentence it closes.
+            m = _LEADING_CLOSER_RE.match(piece, a, b)
+            if m:
+                out[-1][1] = m.end(1)
+                a = m.end()
+                if a >= b:
+                    continue
+        if out:
+            prev = piece[out[-1][0]:out[-1][1]]
+            nxt = piece[a:b]
+            m = _ENDS_WITH_ABBREVIATION_RE.search(prev)
+            abbr = m.group(1).lower() if m else ""
+            if ((a == out[-1][1] and not (prev[-1:] in ".!?" and _SENTENCE_START_RE.match(nxt)))
+                    or (nxt[:1].islower() and not _LIST_MARKER_RE.match(nxt))
+                    or (abbr in titles and prev.endswith(".") and nxt[:1].isupper())
+                    or (abbr in _BEFORE_AMOUNTS and _AMOUNT_START_RE.match(nxt) is not None)
+                    or (prev.endswith(".)") and abbr in _abbreviations())):
+                out[-1][1] = b
+                continue
+        out.append([a, b])
+    return [piece[a:b] for a, b in out]
+
+
+@lru_cache(maxsize=1)
+def _titles() -> frozenset[str]:
+    return frozenset(a.lower() for a in _pysbd().language_module.Abbreviation.PREPOSITIVE_ABBREVIATIONS)
+
+
 def _pieces(line: str) -> Iterator[str]:
     """Cut a very long line at whitespace so no segmenter sees more than MAX_PIECE characters."""
     while len(line) > MAX_PIECE:
@@ -227,7 +284,7 @@ def split_sentence_line(line: str) -> list[str]:
                 out.append(part)
                 continue
             for chunk in _pysbd_chunks(part):
-                out.extend(_join_orphans(_pysbd_sentences(chunk), chunk))
+                out.extend(_join_false_splits(_join_orphans(_pysbd_sentences(chunk), chunk), chunk))
     return out
 
 
