@@ -413,10 +413,16 @@ def family_summary(tried: list[dict[str, Any]]) -> list[dict[str, Any]]:
     best: dict[tuple[str, str | None], dict[str, Any]] = {}
     for t in tried:
         key = variant_key(t["params"])
-        if key not in best or t["macro_f1"] > best[key]["macro_f1"]:
+        if key not in best or selection_score(t) > selection_score(best[key]):
             best[key] = {"features": key[0], "topic_mode": key[1], "C": t["params"]["C"],
                          "macro_f1": t["macro_f1"], **({"f_avg": t["f_avg"]} if "f_avg" in t else {})}
     return list(best.values())
+
+
+def selection_score(row: dict[str, Any]) -> float:
+    """What model selection maximises for a grid row: F_avg where the task has favor and against (the stance
+    measure of SemEval-2016, which the stance task is judged by), else macro-F1."""
+    return float(row["f_avg"]) if "f_avg" in row else float(row["macro_f1"])
 
 
 def f_avg(report: dict[str, Any]) -> float | None:
@@ -484,13 +490,13 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
     run_stage(stages[0])
     if staged:
         # The best member at the first C value (earlier wins ties), then its other C values.
-        lead = max(stages[0], key=lambda i: (rows[i]["macro_f1"], -i))
+        lead = max(stages[0], key=lambda i: (selection_score(rows[i]), -i))
         stages.append([i for i, s in enumerate(grid)
                        if variant_key(s) == variant_key(grid[lead]) and i not in rows])
         run_stage(stages[1])
     tried_idx = sorted(rows)  # grid order, the tie-break order
     tried = [rows[i] for i in tried_idx]
-    best = tried_idx[max(range(len(tried)), key=lambda k: (tried[k]["macro_f1"], -k))]
+    best = tried_idx[max(range(len(tried)), key=lambda k: (selection_score(tried[k]), -k))]
     chosen = grid[best]
     temperature, probs, calibration = calibrate(oof[best], y_idx, folds)
     pred = [classes[i] for i in oof[best].argmax(axis=1)]
@@ -507,7 +513,9 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
         "n_ties": data.ties,
         "n_features": int(variants[key].shape[1]),
         "cv": {"folds": len(folds), "grouped_by": grouped_by,
-               "n_groups": len(set(data.groups)), "selection": "pooled out-of-fold macro-F1",
+               "n_groups": len(set(data.groups)),
+               "selection": "pooled out-of-fold F_avg (mean F1 of favor and against)" if "f_avg" in tried[0]
+               else "pooled out-of-fold macro-F1",
                "staged": staged,
                **({"staged_note": f"members compared at C={c_first}; C tuned for the best member only"}
                   if staged else {})},
