@@ -9,8 +9,10 @@ What `normalise_text` does, in this order:
 
 1. Invisible characters are removed (first, so none keeps a letter from its accent): zero-width space
    U+200B, word joiner U+2060, BOM / zero-width no-break space U+FEFF, Mongolian vowel separator U+180E,
-   soft hyphen U+00AD. Zero-width (non-)joiners U+200C/U+200D
-   are kept: they are spelling in Persian, Arabic and Indic scripts and in emoji, not noise.
+   soft hyphen U+00AD, and the control characters that are neither white space nor line breaks (U+0000-U+0008,
+   U+000E-U+001B, U+007F-U+0084, U+0086-U+009F: what a wrongly guessed encoding leaves in a text). Zero-width
+   (non-)joiners U+200C/U+200D are kept: they are spelling in Persian, Arabic and Indic scripts and in emoji,
+   not noise.
 2. Unicode NFC (a composed `é` and `e` + combining accent are the same text).
 3. Line breaks: CRLF, CR, and the other Unicode line/paragraph breaks (VT, FF, NEL U+0085, U+2028, U+2029)
    become LF.
@@ -29,7 +31,8 @@ import re
 import unicodedata
 
 _LINE_BREAKS_RE = re.compile(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
-_INVISIBLE_CHARS = "\u200b\u2060\ufeff\u180e\u00ad"
+_CONTROL_CHARS = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+_INVISIBLE_CHARS = "\u200b\u2060\ufeff\u180e\u00ad" + _CONTROL_CHARS
 _INVISIBLE_RE = re.compile("[" + _INVISIBLE_CHARS + "]")
 _LINE_BREAK_CHAR_RE = re.compile("[\r\x0b\x0c\x85\u2028\u2029]")
 _LINE_EDGE_RE = re.compile(" ?\n ?")
@@ -42,7 +45,7 @@ _SPACES = "\t\x1c\x1d\x1e\x1f" + "".join(
 _SPACE_RE = re.compile("[" + re.escape(_SPACES) + "]")
 _RUN_RE = re.compile(r" {2,}")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
-_ASCII_WORK_RE = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f]| {2}")
+_ASCII_WORK_RE = re.compile(r"[\x00-\x1f\x7f]| {2}")
 _NON_ASCII_WORK_RE = re.compile("[\n" + _INVISIBLE_CHARS + "\r\x0b\x0c\x85\u2028\u2029" + re.escape(_SPACES) + "]| {2}")
 
 
@@ -60,14 +63,13 @@ def normalise_text(text: str) -> str:
     elif (not _NON_ASCII_WORK_RE.search(text) and text[0] != " " and text[-1] != " "
           and unicodedata.is_normalized("NFC", text)):
         return text  # one normal line (most sentences of a corpus, whose articles were normalised already)
-    else:  # ASCII text is already NFC and holds no invisible characters
-        # Each step runs only where it changes something: whole articles pass through here, and a scan is
-        # many times cheaper than a rewrite (str.translate looks up every character).
-        if _INVISIBLE_RE.search(text):
-            # invisible characters go first, so a combining mark they separated composes with its letter
-            text = _INVISIBLE_RE.sub("", text)
-        if not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
+    # Each step runs only where it changes something: whole articles pass through here, and a scan is many
+    # times cheaper than a rewrite (str.translate looks up every character).
+    if _INVISIBLE_RE.search(text):
+        # invisible characters go first, so a combining mark they separated composes with its letter
+        text = _INVISIBLE_RE.sub("", text)
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):  # ASCII text is NFC already
+        text = unicodedata.normalize("NFC", text)
     if _LINE_BREAK_CHAR_RE.search(text):
         text = _LINE_BREAKS_RE.sub("\n", text)
     text = _SPACE_RE.sub(" ", text)

@@ -131,11 +131,15 @@ def test_hostile_corpus_folder(empty_project, tmp_path):
     rep = ingest(empty_project, [src])
     skipped = dict(rep.skipped)
     assert skipped[str(src / "link.txt")] == "symlink points outside the folder"
-    assert skipped["binary.txt"] == "binary file, not text (contains NUL bytes)"
-    assert skipped["nul.txt"] == "binary file, not text (contains NUL bytes)"
-    assert skipped["empty.txt"] == "empty file"
     assert skipped[str(src / "..\\..\\escape.txt")] == "hidden file"
-    assert skipped["huge_line.txt"].startswith("too large (104.9 MB; the limit is 20 MiB")
+    # files ingestion would skip are refused before they are copied into seeds/ (the upload check)
+    refused = dict(rep.refused)
+    assert refused[str(src / "binary.txt")] == "binary file, not text (contains NUL bytes)"
+    assert refused[str(src / "nul.txt")] == "binary file, not text (contains NUL bytes)"
+    assert refused[str(src / "empty.txt")] == "empty file"
+    assert refused[str(src / "huge_line.txt")].startswith("too large (104.9 MB; the limit is 20 MiB")
+    in_seeds = {p.name for p in empty_project.seeds_dir.iterdir()}
+    assert not {"binary.txt", "nul.txt", "empty.txt", "huge_line.txt"} & in_seeds
     texts = set(load_corpus(empty_project, refresh=False)["text"])
     assert {"Le ministre a parl\u00e9 \u00e0 Bagdad.", "He said \u201cyes\u201d \u2013 and left.",
             "A BOM article starts here.", "Shell characters in the name.", "Backslashes in the name."} <= texts

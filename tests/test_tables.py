@@ -219,7 +219,8 @@ def _normalise_by_the_definition(text: str) -> str:
     shortcuts must agree with)."""
     import re
 
-    text = text.translate(dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u180e\u00ad"), None))
+    controls = [*range(0x00, 0x09), *range(0x0E, 0x1C), *range(0x7F, 0x85), *range(0x86, 0xA0)]
+    text = text.translate(dict.fromkeys([*map(ord, "\u200b\u2060\ufeff\u180e\u00ad"), *controls], None))
     text = unicodedata.normalize("NFC", text)
     text = re.sub(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]", "\n", text)
     spaces = "\t\x1c\x1d\x1e\x1f" + "".join(ch for ch in map(chr, range(0x80, 0x3001))
@@ -230,7 +231,8 @@ def _normalise_by_the_definition(text: str) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("aZ. \t\r\n\x0b\x0c\x1c\x1f\x85\u2028\u2029\u00a0\u202f\u3000"
-                                             "\u200b\u2060\ufeff\u180e\u00ad\u200c\u00e9e\u0301\u212b")),
+                                             "\u200b\u2060\ufeff\u180e\u00ad\u200c\u00e9e\u0301\u212b"
+                                             "\x00\x01\x08\x0e\x1b\x7f\x81\x84\x86\x9f")),
                max_size=30))
 def test_normalise_text_equals_its_definition(raw: str) -> None:
     assert normalise_text(raw) == _normalise_by_the_definition(raw)

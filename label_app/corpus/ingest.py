@@ -25,7 +25,7 @@ from ..tables import encoding_note
 from .ids import article_id_for, assign_ids, sentence_id_for, source_article_id
 from .lines import KIND_SENTENCE
 from .reading import SUPPORTED_EXTS, RawArticle, read_article_file, unsupported_reason, walk_files
-from .seeds import check_upload, copy_into_seeds, near_duplicates
+from .seeds import copy_into_seeds, near_duplicates
 from .segment import get_nlp, segment_articles, segmenter_name, spacy_model_name
 
 CORPUS_FORMAT = 2
@@ -105,11 +105,7 @@ def _copy_inputs(project: Project, paths: Iterable[str | Path], report: IngestRe
             # The Data page's upload check: a file ingestion would skip is refused here, not copied into
             # seeds/ (where it would be reported as skipped at every later ingest).
             try:
-                data = f.read_bytes()
-                arts, _enc = check_upload(f.name, data)
-            except OSError as exc:
-                report.refused.append((str(f), f"cannot read: {exc.strerror or exc}"))
-                continue
+                arts, _enc = read_article_file(f, f.name)  # checks the size before reading
             except BadInput as exc:
                 report.refused.append((str(f), str(exc).split(": ", 1)[-1]))
                 continue
