@@ -59,9 +59,10 @@ def summarise(orphans: Sequence[Orphan], limit: int = 50) -> list[str]:
     if not orphans:
         return []
     n = len(orphans)
-    lines = [f"{n} label{'s' if n != 1 else ''} orphaned: the sentence's text is no longer in its article "
-             "(kept in the log; re-attach or drop them in Browse > Orphaned labels)"]
-    per_file = Counter(o.file or "(article no longer in seeds/)" for o in orphans)
+    lines = [f"{n} label{'s' if n != 1 else ''} orphaned: the sentence's text is no longer in its article, or "
+             "was never in the corpus (kept in the log; re-attach or drop them in Browse > Orphaned labels)"]
+    per_file = Counter(o.file or ("(article no longer in seeds/)" if o.article_id
+                                  else "(no article: imported for a text not in the corpus)") for o in orphans)
     lines += [f"  orphaned in {f}: {c}" for f, c in sorted(per_file.items())]
     for o in orphans[:limit]:
         text = o.text if len(o.text) <= 80 else o.text[:77] + "..."

@@ -58,8 +58,8 @@ def test_issue_case_5_one_word_fix_keeps_17_of_18_labels(shipped: Project) -> No
     lines = rep.summary().splitlines()
     assert lines[0] == ("5 articles (0 new, 1 changed), 81 sentences, 7 non-sentence lines, "
                         "from 5 files; 0 files skipped")
-    assert lines[1] == ("1 label orphaned: the sentence's text is no longer in its article (kept in the log; "
-                        "re-attach or drop them in Browse > Orphaned labels)")
+    assert lines[1] == ("1 label orphaned: the sentence's text is no longer in its article, or was never in the "
+                        "corpus (kept in the log; re-attach or drop them in Browse > Orphaned labels)")
     assert lines[2] == f"  orphaned in {SEED0}: 1"
     assert lines[3].startswith(f"  orphan: {SEED0}: a25cc58988ab5-0000 (seed: diplomacy / favor): Tabnak")
     # the 17 unchanged sentences are labelled, so they are not served again
@@ -186,3 +186,12 @@ def test_browse_lists_orphans_and_reattaches(shipped: Project, monkeypatch: pyte
     assert not at.exception
     assert _attached(shipped) == (84, 84)
     assert not [e for e in at.expander if e.label.startswith("Orphaned labels")]
+
+
+def test_a_label_imported_for_a_text_outside_the_corpus_is_not_said_to_have_lost_its_article() -> None:
+    from label_app.orphans import Orphan, summarise
+
+    lines = summarise([Orphan("td532734b7fa8", "", "tester", "trade", "", "A text no article holds.", ""),
+                       Orphan("a1-0001", "a1", "seed", "trade", "favor", "Gone from its article.", "")])
+    assert lines[1:3] == ["  orphaned in (article no longer in seeds/): 1",
+                          "  orphaned in (no article: imported for a text not in the corpus): 1"]

@@ -55,7 +55,7 @@ def training_report(metrics: dict[str, Any], version_created: bool = False) -> s
                 lines.append(f"  {m['n_ties']} tied sentences left out")
             continue
         cv = m["cv"]
-        lines.append(f"{task}: {m['n_sentences']} gold sentences, {m['n_ties']} ties left out; "
+        lines.append(f"{task}: {m['n_sentences']} gold sentences, {m['n_ties']} {'tie' if m['n_ties'] == 1 else 'ties'} left out; "
                      f"{cv['folds']}-fold CV grouped by {cv['grouped_by']} ({cv['n_groups']} groups)")
         counts = ", ".join(f"{k} {c}" for k, c in m["class_counts"].items())
         lines.append(f"  class counts: {counts}")
@@ -150,7 +150,7 @@ def evaluation_report(result: dict[str, Any]) -> str:
         if not m.get("evaluated"):
             lines.append(f"{task}: not evaluated: {m['reason']}")
             continue
-        lines.append(f"{task}: {m['n']} gold sentences ({m['n_ties']} ties left out)")
+        lines.append(f"{task}: {m['n']} gold sentences ({m['n_ties']} {'tie' if m['n_ties'] == 1 else 'ties'} left out)")
         if m["in_training_data"]:
             lines.append(f"  note: {m['in_training_data']} of them were in the model's training data "
                          "(scores on those are optimistic)")

@@ -150,7 +150,7 @@ def export_spacy_bytes(labels: list[dict[str, str]], schema: Schema, task: str =
 def gold_summary(n: int, gold: GoldTask) -> str:
     """`84 topic gold labels (3 ties left out, of which 2 duplicate texts with conflicting labels; ...)`."""
     merged = len(gold.duplicate_ids)
-    return (f"{n} {gold.task} gold labels ({gold.ties} ties left out"
+    return (f"{n} {gold.task} gold labels ({gold.ties} {'tie' if gold.ties == 1 else 'ties'} left out"
             + (f", of which {len(gold.conflict_ids)} duplicate texts with conflicting labels" if gold.conflict_ids
                else "")
             + (f"; {merged} identical duplicate texts counted once" if merged else "") + ")")

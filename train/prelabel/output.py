@@ -45,8 +45,9 @@ class PrelabelReport:
     def summary(self) -> str:
         rate = self.sentences / self.seconds if self.seconds > 0 else 0.0
         lines = [
-            f"model {self.model_id}: {self.sentences} sentences pre-labeled from {self.articles} articles "
-            f"in {self.seconds:.1f} s ({rate:,.0f} sentences/s) -> {self.out}"
+            f"model {self.model_id}: {self.sentences} sentences pre-labeled"
+            + (f" from {self.articles} articles" if self.articles else "")
+            + f" in {self.seconds:.1f} s ({rate:,.0f} sentences/s) -> {self.out}"
         ]
         if self.skipped_done:
             lines.append(f"  {self.skipped_done} articles or rows already pre-labeled by this model: skipped")
