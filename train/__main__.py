@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("train", parents=[common], help="train (the default command)")
 
-    s = sub.add_parser("evaluate", parents=[common], help="score a saved model on a version's labels "
-                       "(default: the latest version)")
+    s = sub.add_parser("evaluate", parents=[common], help="score a saved model (--model ID, required) on a "
+                       "version's labels (default: the latest version)")
     s.add_argument("--model", required=True, help="model id (see `python -m train models`)")
 
     s = sub.add_parser("curve", parents=[common], help="learning curve: CV macro-F1 at 10/25/50/75/100%% of the "
