@@ -154,7 +154,8 @@ def open_text(path: str | os.PathLike[str], display: str | None = None) -> tuple
 
 
 def check_header(names: Sequence[str], display: str, error: type[LabelAppError] = BadInput) -> list[str]:
-    """Column names stripped of padding; refuses blank or duplicate names (after stripping).
+    """Column names stripped of padding and lower-cased (a spreadsheet's `Text,Topic,Stance` is `text,topic,
+    stance`); refuses blank or duplicate names (after both).
 
     `display` names the file in the message, e.g. `labels.csv: duplicate column 'topic' (columns 2 and 4)`
     or `labels.csv: blank column name (column 3)`. Columns are counted from 1. Raises `error` (BadInput).
@@ -162,7 +163,7 @@ def check_header(names: Sequence[str], display: str, error: type[LabelAppError] 
     out: list[str] = []
     first: dict[str, int] = {}
     for i, raw in enumerate(names, start=1):
-        name = (raw or "").strip().lstrip("\ufeff").strip()
+        name = (raw or "").strip().lstrip("\ufeff").strip().lower()
         if not name:
             raise error(f"{display}: blank column name (column {i})")
         if name in first:

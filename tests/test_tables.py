@@ -256,3 +256,13 @@ def test_cp1252_table_dense_in_quotes_reads_the_same_from_path_and_bytes(tmp_pat
     assert list(iter_rows(path, "csv", "labels.csv", notes=notes)) == expected
     assert list(iter_rows(path.read_bytes(), "csv", "labels.csv", notes=notes)) == expected
     assert notes == [encoding_note("labels.csv", "cp1252")] * 2
+
+
+def test_column_names_are_not_case_sensitive() -> None:
+    """A spreadsheet's 'Text,Topic,Stance' is read as text, topic, stance; 'text' and 'Text' are one name twice."""
+    rows = list(iter_rows("Text,Topic, Stance \nOil rose.,trade,favor\n", "csv", "labels.csv"))
+    assert rows == [(2, {"text": "Oil rose.", "topic": "trade", "stance": "favor"})]
+    assert list(iter_rows('{"TEXT": "Oil rose.", "Topic": "trade"}\n', "jsonl", "labels.jsonl")) == [
+        (1, {"text": "Oil rose.", "topic": "trade"})]
+    with pytest.raises(BadInput, match=r"^labels.csv: duplicate column 'text' \(columns 1 and 2\)$"):
+        list(iter_rows("text,Text\na,b\n", "csv", "labels.csv"))
