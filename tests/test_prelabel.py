@@ -370,6 +370,40 @@ def test_ctrl_c_with_two_workers_stops_cleanly_and_resumes(project: Project, tmp
     assert _rows(out) == _rows(ref)
 
 
+def test_workers_leave_when_the_prelabel_process_is_killed(project: Project, tmp_path: Path) -> None:
+    """A pre-labeling process killed outright (SIGKILL: no clean-up runs) leaves no forked worker behind: each
+    worker notices its parent is gone and exits, instead of waiting on its task queue forever."""
+    folder = tmp_path / "in"
+    _make_articles(folder, 1500)
+    out = tmp_path / "out.csv"
+    cmd = [sys.executable, "-m", "train", "--project", str(project.root), "prelabel", str(folder), "--out",
+           str(out), "--jobs", "2", "--chunk-chars", "20000"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    committed = 0
+    while time.monotonic() < deadline and proc.poll() is None and committed < 300:
+        try:
+            committed = json.loads(state_path(out).read_text())["rows"]
+        except (OSError, ValueError, KeyError):
+            committed = 0
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)  # is any process of the run's group left?
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("forked workers were still running 60 s after their parent was killed")
+
+
 # ---------------------------------------------------------------- backends
 
 

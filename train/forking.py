@@ -10,8 +10,14 @@ which relies on a thread of the parent, so the fork leaves nothing half-held beh
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
+import threading
+import time
 from multiprocessing.pool import Pool
+
+# How often a worker checks that the process that forked it is still there (seconds).
+_PARENT_CHECK_S = 0.5
 
 
 def can_fork() -> bool:
@@ -24,13 +30,23 @@ def fork_pool(n_jobs: int) -> Pool:
 
     What the workers need must be in module globals before this call; pass them keys, not the data.
     Raises ValueError where the OS cannot fork (check can_fork first)."""
-    return mp.get_context("fork").Pool(max(1, n_jobs), initializer=_leave_ctrl_c_to_the_parent)
+    return mp.get_context("fork").Pool(max(1, n_jobs), initializer=_start_worker, initargs=(os.getpid(),))
 
 
-def _leave_ctrl_c_to_the_parent() -> None:
+def _start_worker(parent: int) -> None:
     # Ctrl+C reaches every process of the terminal's group: the parent stops the run and terminates the pool,
     # so a worker has nothing to do with it (and would print a traceback of whatever it was computing).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL, out of memory) cannot terminate its pool, and a forked worker never
+    # sees its task queue close (the other workers hold its write end): it would wait forever, holding its
+    # memory. So each worker leaves when its parent is gone.
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_S)
+    os._exit(1)
 
 
 __all__ = ["can_fork", "fork_pool"]
