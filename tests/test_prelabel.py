@@ -335,6 +335,26 @@ def test_output_without_state_file_resumes_articles(project: Project, tmp_path: 
     assert _rows(out) == _rows(ref)
 
 
+def _two_worker_run(project: Project, folder: Path, out: Path, stderr: object) -> tuple[list[str], dict,
+                                                                                   subprocess.Popen]:
+    """Start `python -m train prelabel` with two workers in its own process group; return (command, environment,
+    process) once it has committed some rows, so that its workers are running (not being forked)."""
+    cmd = [sys.executable, "-m", "train", "--project", str(project.root), "prelabel", str(folder), "--out",
+           str(out), "--jobs", "2", "--chunk-chars", "20000"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+    deadline = time.monotonic() + 120
+    committed = 0
+    while time.monotonic() < deadline and proc.poll() is None and committed < 300:
+        try:
+            committed = json.loads(state_path(out).read_text())["rows"]
+        except (OSError, ValueError, KeyError):
+            committed = 0
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    return cmd, env, proc
+
+
 def test_ctrl_c_with_two_workers_stops_cleanly_and_resumes(project: Project, tmp_path: Path) -> None:
     """Ctrl+C reaches the whole process group: the run stops with one line (no worker's traceback), leaves no
     process behind, and the same command resumes it to the rows an uninterrupted run writes."""
@@ -343,22 +363,9 @@ def test_ctrl_c_with_two_workers_stops_cleanly_and_resumes(project: Project, tmp
     ref = tmp_path / "ref.csv"
     prelabel(project, [folder], out=ref, n_jobs=1, chunk_chars=20000)
     out = tmp_path / "out.csv"
-    cmd = [sys.executable, "-m", "train", "--project", str(project.root), "prelabel", str(folder), "--out",
-           str(out), "--jobs", "2", "--chunk-chars", "20000"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-        deadline = time.monotonic() + 120
-        committed = 0
-        # Interrupt once chunks are being committed, so the workers are running (not being forked).
-        while time.monotonic() < deadline and proc.poll() is None and committed < 300:
-            try:
-                committed = json.loads(state_path(out).read_text())["rows"]
-            except (OSError, ValueError, KeyError):
-                committed = 0
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run ended before it could be interrupted"
+        cmd, env, proc = _two_worker_run(project, folder, out, err)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl+C in a terminal does
         proc.wait(timeout=120)
     err_text = log.read_text(encoding="utf-8")
@@ -375,21 +382,7 @@ def test_workers_leave_when_the_prelabel_process_is_killed(project: Project, tmp
     worker notices its parent is gone and exits, instead of waiting on its task queue forever."""
     folder = tmp_path / "in"
     _make_articles(folder, 1500)
-    out = tmp_path / "out.csv"
-    cmd = [sys.executable, "-m", "train", "--project", str(project.root), "prelabel", str(folder), "--out",
-           str(out), "--jobs", "2", "--chunk-chars", "20000"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 120
-    committed = 0
-    while time.monotonic() < deadline and proc.poll() is None and committed < 300:
-        try:
-            committed = json.loads(state_path(out).read_text())["rows"]
-        except (OSError, ValueError, KeyError):
-            committed = 0
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed"
+    _, _, proc = _two_worker_run(project, folder, tmp_path / "out.csv", subprocess.DEVNULL)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     deadline = time.monotonic() + 60
