@@ -37,9 +37,9 @@ def _start_worker(parent: int) -> None:
     # Ctrl+C reaches every process of the terminal's group: the parent stops the run and terminates the pool,
     # so a worker has nothing to do with it (and would print a traceback of whatever it was computing).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A parent killed outright (SIGKILL, out of memory) cannot terminate its pool, and a forked worker never
-    # sees its task queue close (the other workers hold its write end): it would wait forever, holding its
-    # memory. So each worker leaves when its parent is gone.
+    # A parent killed outright (SIGKILL, out of memory) cannot terminate its pool. An idle worker sees its task
+    # queue close and ends; one blocked anywhere else would wait forever, holding its memory. So each worker
+    # also leaves when its parent is gone.
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
 
 
