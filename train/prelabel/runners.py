@@ -152,10 +152,8 @@ def _prediction_cells(model: Any, texts: list[str], topics: list[str | None]) ->
         if len(joint):
             unc[batch] = joint
         if any_given:
-            stance_only = joint_uncertainty(sp_) if sp_ is not None else np.zeros(batch.stop - i)
-            for k, g in enumerate(given[batch]):
-                if g:
-                    unc[i + k] = stance_only[k] if len(stance_only) else 0.0
+            known = np.fromiter((bool(g) for g in given[batch]), dtype=bool, count=batch.stop - i)
+            unc[batch][known] = joint_uncertainty(sp_)[known] if sp_ is not None else 0.0
     for k, g in enumerate(given):
         if g:
             t_lab[k], t_prob[k] = g, 1.0
