@@ -22,7 +22,9 @@ from label_app.project import Project
 from label_app.settings import Settings, save_settings
 from label_app.workspace import Workspace
 
-CTX = mp.get_context("fork")  # the workers need nothing from a fresh interpreter; fork keeps this test fast
+# Fresh interpreters, as real server processes are: a fork of the pytest process would inherit whatever
+# threads and locks earlier tests left in it (browsers' servers, AppTest sessions, worker pools).
+CTX = mp.get_context("spawn")
 
 
 def _serve(conn: Any, root: str) -> None:
@@ -51,14 +53,17 @@ def _label_loop(ws: Workspace, annotators: list[str], actions: int) -> list[str]
     problems: list[str] = []
 
     def one(who: str) -> None:
-        for _ in range(actions):
-            sid = ws.next_for(who, "unlabelled")
-            if sid is None:
-                return
-            try:
-                ws.save(who, sid, topic="trade")
-            except LabelAppError as exc:
-                problems.append(str(exc))
+        try:
+            for _ in range(actions):
+                sid = ws.next_for(who, "unlabelled")
+                if sid is None:
+                    return
+                try:
+                    ws.save(who, sid, topic="trade")
+                except LabelAppError as exc:
+                    problems.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a thread's exception would otherwise vanish with it
+            problems.append(f"{who}: {exc!r}")
 
     threads = [threading.Thread(target=one, args=(w,)) for w in annotators]
     for t in threads:
