@@ -67,6 +67,18 @@ class TrainConfig:
     # than it saves.
     parallel_from: int = 2_000
     parallel_nnz_from: int = 1_000_000
+    # Self-training (semi-supervised), for tasks not conditioned on a topic, below self_train_until gold labels
+    # and with at least self_train_min unlabelled corpus sentences: the CV winner is compared by the same CV with
+    # its twin refitted on the gold labels plus pseudo-labels (`self_train`): of a seeded sample of at most
+    # self_train_sample unlabelled sentences, the self_train_share the model is surest of, in equal numbers per
+    # predicted class, each weighted self_train_weight. Chosen on AG News and BBC News learning curves
+    # (docs/training.md): +0.04 macro-F1 at 100 AG News labels, +0.01 at 500, none from about 1,000.
+    self_training: bool = True
+    self_train_until: int = 1_000
+    self_train_min: int = 100
+    self_train_sample: int = 5_000
+    self_train_share: float = 0.4
+    self_train_weight: float = 0.3
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -218,21 +230,21 @@ def _units(setting: dict[str, Any], y: np.ndarray) -> list[tuple[dict[str, Any],
 
 
 def _fit_unit(X: sp.spmatrix, y: np.ndarray, unit: tuple[dict[str, Any], str | None, float], seed: int,
-              tol: float) -> tuple[np.ndarray, float]:
+              tol: float, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     setting, pos, w = unit
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if pos is None:
-            clf = make_classifier(setting, seed, tol).fit(X, y)
+            clf = make_classifier(setting, seed, tol).fit(X, y, sample_weight=sample_weight)
         else:
             clf = LinearSVC(C=setting["C"], class_weight={1: w, 0: 1.0}, random_state=seed, tol=tol)
-            clf.fit(X, (y == pos).astype(np.int64))
+            clf.fit(X, (y == pos).astype(np.int64), sample_weight=sample_weight)
     return clf.coef_[0].copy(), float(clf.intercept_[0])
 
 
 def _fit_units(X: sp.spmatrix, y: np.ndarray, units: list[tuple[dict[str, Any], str | None, float]], seed: int,
-               tol: float) -> list[tuple[np.ndarray, float]]:
-    return [_fit_unit(X, y, u, seed, tol) for u in units]
+               tol: float, sample_weight: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
+    return [_fit_unit(X, y, u, seed, tol, sample_weight) for u in units]
 
 
 def _assemble(setting: dict[str, Any], y: np.ndarray, fitted: list[tuple[np.ndarray, float]]) -> Any:
@@ -305,14 +317,15 @@ def _start_workers(config: TrainConfig, n: int) -> threading.Thread | None:
 
 
 def fit_classifiers(X: sp.spmatrix, y: np.ndarray, settings: list[dict[str, Any]], config: TrainConfig,
-                    parallel: bool | None = None) -> list[Any]:
-    """One classifier per setting on (X, y): the binary problems are spread over config.n_jobs workers."""
+                    parallel: bool | None = None, sample_weight: np.ndarray | None = None) -> list[Any]:
+    """One classifier per setting on (X, y) (rows weighted by `sample_weight`, shape (n,), default 1): the
+    binary problems are spread over config.n_jobs workers."""
     units = [u for s in settings for u in _units(s, y)]
     if parallel is None:
         parallel = _parallel(config, len(y), X.nnz)
     chunks = _chunks(list(range(len(units))), config.n_jobs if parallel else 1)
-    results = _run([(X, y, [units[i] for i in ch], config.seed, config.tol) for ch in chunks], parallel,
-                   config.n_jobs)
+    results = _run([(X, y, [units[i] for i in ch], config.seed, config.tol, sample_weight) for ch in chunks],
+                   parallel, config.n_jobs)
     fitted: list[Any] = [None] * len(units)
     for ch, res in zip(chunks, results, strict=True):
         for i, r in zip(ch, res, strict=True):
@@ -329,6 +342,45 @@ def fit_classifier(setting: dict[str, Any], X: sp.spmatrix, y: np.ndarray, seed:
                    config: TrainConfig | None = None) -> Any:
     config = config or TrainConfig(seed=seed)
     return fit_classifiers(X, y, [setting], config, parallel=False)[0]
+
+
+def plain_setting(setting: dict[str, Any]) -> dict[str, Any]:
+    """The setting without its self-training flag (the supervised member it refits)."""
+    return {k: v for k, v in setting.items() if k != "self_training"}
+
+
+def pseudo_labels(scores: np.ndarray, classes: Sequence[str], share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Self-training's pseudo-labels from decision scores (n, len(classes)) of unlabelled sentences: the
+    `share` of them the model is surest of (largest margin between its two best classes), in equal numbers
+    per predicted class (at most share * n / len(classes) each, fewer when a class is predicted less often).
+    Returns (row indices in ascending order, their predicted classes)."""
+    if not len(scores) or len(classes) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    pred = scores.argmax(axis=1)
+    top = np.sort(scores, axis=1)[:, -2:]
+    margin = top[:, 1] - top[:, 0]
+    k = int(share * len(scores) / len(classes))
+    picks = [c[np.argsort(-margin[c], kind="stable")][:k] for c in (np.flatnonzero(pred == j)
+                                                                   for j in range(len(classes)))]
+    idx = np.sort(np.concatenate(picks)).astype(np.int64)
+    return idx, np.asarray(classes, dtype=object)[pred[idx]]
+
+
+def self_train(setting: dict[str, Any], X: sp.spmatrix, y: np.ndarray, U: sp.spmatrix, config: TrainConfig
+               ) -> Any:
+    """Self-training: fit the plain `setting` on the gold labels (X (n, d), y (n,)), pseudo-label unlabelled
+    sentences U (m, d) with it (`pseudo_labels`, config.self_train_share), and refit on both, each pseudo-label
+    weighted config.self_train_weight. Returns the refitted classifier (the plain one when U gives nothing)."""
+    plain = plain_setting(setting)
+    base = fit_classifiers(X, y, [plain], config, parallel=False)[0]
+    classes = [str(c) for c in base.classes_]
+    idx, pseudo = pseudo_labels(decision_scores(base, U, classes), classes, config.self_train_share)
+    if not len(idx):
+        return base
+    Xa = sp.vstack([X, U[idx]], format="csr")
+    ya = np.concatenate([np.asarray(y, dtype=object), pseudo]).astype(str)
+    weights = np.concatenate([np.ones(len(y)), np.full(len(idx), config.self_train_weight)])
+    return fit_classifiers(Xa, ya, [plain], config, parallel=False, sample_weight=weights)[0]
 
 
 def cross_val_scores(variants: dict[tuple[str, str | None], sp.csr_matrix], y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
@@ -410,11 +462,13 @@ def feature_variants(features: TextFeatures, texts: Sequence[str], topics: Seque
 
 def family_summary(tried: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The best CV score of each member of the family (feature set x topic mode), in grid order."""
-    best: dict[tuple[str, str | None], dict[str, Any]] = {}
+    best: dict[tuple[str, str | None, bool], dict[str, Any]] = {}
     for t in tried:
-        key = variant_key(t["params"])
+        st = bool(t["params"].get("self_training"))
+        key = (*variant_key(t["params"]), st)
         if key not in best or selection_score(t) > selection_score(best[key]):
             best[key] = {"features": key[0], "topic_mode": key[1], "C": t["params"]["C"],
+                         **({"self_training": True} if st else {}),
                          "macro_f1": t["macro_f1"], **({"f_avg": t["f_avg"]} if "f_avg" in t else {})}
     return list(best.values())
 
@@ -433,14 +487,31 @@ def f_avg(report: dict[str, Any]) -> float | None:
     return None
 
 
+def sample_unlabelled(texts: Sequence[str], config: TrainConfig) -> list[str]:
+    """A seeded sample (config.seed) of at most config.self_train_sample of `texts`, in their order."""
+    if len(texts) <= config.self_train_sample:
+        return list(texts)
+    keep = np.sort(np.random.default_rng(config.seed).choice(len(texts), config.self_train_sample, replace=False))
+    return [texts[i] for i in keep]
+
+
+def self_training_applies(config: TrainConfig, n_labels: int, conditional: bool, n_unlabelled: int) -> bool:
+    """Whether fit_task tries the self-trained twin (config.self_training; see TrainConfig)."""
+    return (config.self_training and not conditional and n_labels < config.self_train_until
+            and n_unlabelled >= config.self_train_min)
+
+
 def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: Sequence[str | None] | None = None,
              progress: Any | None = None, settings: list[dict[str, Any]] | None = None,
-             final_fit: bool = True) -> TaskFit:
+             final_fit: bool = True, unlabelled: Sequence[str] | None = None) -> TaskFit:
     """Select hyperparameters by grouped CV, evaluate out of fold, calibrate, and fit on all gold labels.
 
     `topics` (stance only) are the topics each sentence is conditioned on. The vectorizers (vocabulary, IDF) are
     fitted once on all texts: they see no labels, so no label information crosses folds, and each fold then
-    costs only a classifier fit.
+    costs only a classifier fit. `unlabelled`: corpus sentences without a label (see
+    `training.unlabelled_sample`); where `self_training_applies`, the CV winner's self-trained twin is scored
+    by the same folds and chosen if it scores higher. Given `settings` with the self-training flag, that
+    setting is self-trained when `unlabelled` allows, else fitted plain.
     """
     reason = trainable_reason(data, config)
     if reason:
@@ -450,7 +521,9 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
     classes = [c for c in names if c in set(data.labels)] + sorted(set(data.labels) - set(names))
     y_idx = np.array([classes.index(v) for v in y])
     feature_sets, note = available_feature_sets(config)
+    st_asked = settings is not None and any(s.get("self_training") for s in settings)
     if settings is not None:
+        settings = [plain_setting(s) for s in settings]
         grid = [s for s in settings if variant_key(s)[0] in feature_sets or variant_key(s)[0] == "tfidf"]
         if not grid:
             raise SkipTask(note or "no usable setting")
@@ -497,13 +570,39 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
     tried_idx = sorted(rows)  # grid order, the tie-break order
     tried = [rows[i] for i in tried_idx]
     best = tried_idx[max(range(len(tried)), key=lambda k: (selection_score(tried[k]), -k))]
+    U = None
+    if (settings is None or st_asked) and self_training_applies(config, len(y), conditional, len(unlabelled or ())):
+        # The winner's self-trained twin, by the same folds (pseudo-labels come from unlabelled sentences only,
+        # so no fold's held-out labels reach its training part); a tie keeps the plain member.
+        U = features.view(*variant_key(grid[best])).transform(list(unlabelled or ()))
+        twin = {**grid[best], "self_training": True}
+        X = variants[variant_key(twin)]
+        scores = np.zeros((len(y), len(classes)))
+        for tr, va in folds:
+            scores[va] = decision_scores(self_train(twin, X[tr], y[tr], U, config), X[va], classes)
+        grid.append(twin)
+        i = len(grid) - 1
+        oof[i] = scores
+        pred = [classes[k] for k in scores.argmax(axis=1)]
+        rep = classification_report(y.tolist(), pred, label_order(y.tolist(), pred, names))
+        rows[i] = {"params": twin, "macro_f1": rep["macro_f1"]}
+        if (fa := f_avg(rep)) is not None:
+            rows[i]["f_avg"] = fa
+        tried.append(rows[i])
+        if st_asked or selection_score(rows[i]) > selection_score(rows[best]):
+            best = i
     chosen = grid[best]
     temperature, probs, calibration = calibrate(oof[best], y_idx, folds)
     pred = [classes[i] for i in oof[best].argmax(axis=1)]
     report = classification_report(y.tolist(), pred, list(names))
     key = variant_key(chosen)
     final_features = features.view(*key)
-    clf = fit_classifiers(variants[key], y, [chosen], config)[0] if final_fit else None
+    if not final_fit:
+        clf = None
+    elif chosen.get("self_training"):
+        clf = self_train(chosen, variants[key], y, U, config)
+    else:
+        clf = fit_classifiers(variants[key], y, [chosen], config)[0]
     if progress is not None and final_fit:
         progress.update(1)
     model = TaskModel(data.task, classes, final_features, clf, temperature, dict(chosen))
@@ -520,10 +619,13 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
                **({"staged_note": f"members compared at C={c_first}; C tuned for the best member only"}
                   if staged else {})},
         "chosen": chosen,
-        "chosen_features": final_features.describe(),
+        "chosen_features": final_features.describe() + (", self-trained on unlabelled corpus sentences"
+                                                         if chosen.get("self_training") else ""),
         "family": family_summary(tried),
         "grid": tried,
         "embedding": final_features.embedding.info if final_features.embedding is not None else None,
+        "self_training": {"tried": U is not None, "chosen": bool(chosen.get("self_training")),
+                          "unlabelled_sentences": len(unlabelled or ())},
         **({"notes": [note]} if note else {}),
         **report,
         "calibration": calibration,

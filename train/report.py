@@ -39,7 +39,8 @@ def scores_lines(m: dict[str, Any], indent: str = "  ") -> list[str]:
 
 
 def _member(f: dict[str, Any]) -> str:
-    return f["features"] + (f"/{f['topic_mode']}" if f.get("topic_mode") else "")
+    return (f["features"] + (f"/{f['topic_mode']}" if f.get("topic_mode") else "")
+            + (" + self-training" if f.get("self_training") else ""))
 
 
 def training_report(metrics: dict[str, Any], version_created: bool = False) -> str:
@@ -102,8 +103,13 @@ def model_card(metrics: dict[str, Any]) -> str:
         + (f" (from {cfg['staged_from']} sentences the members are compared at C={cfg['c_values'][0]} and the "
            "other C values are tried for the best member only)" if cfg.get("staged_from") else "")
         + ", class weights from "
-        f"{list(cfg['class_weights'])}. Probabilities: softmax of decision scores with a temperature fitted on "
-        "out-of-fold scores.",
+        f"{list(cfg['class_weights'])}. "
+        + (f"Below {cfg['self_train_until']} gold labels, for tasks not conditioned on a topic, the CV winner is "
+           "also tried self-trained (the same folds): refitted with pseudo-labels for the "
+           f"{cfg['self_train_share']:.0%} of a sample of the corpus's unlabelled sentences (at most "
+           f"{cfg['self_train_sample']}) it is surest of, equal numbers per class, each weighted "
+           f"{cfg['self_train_weight']}; chosen only if it scores higher. " if cfg.get("self_training") else "")
+        + "Probabilities: softmax of decision scores with a temperature fitted on out-of-fold scores.",
         "",
         "Gold labels: an adjudicated label wins, else the annotators' majority; ties are left out.",
         "",

@@ -21,9 +21,11 @@ import scipy
 import sklearn
 
 from label_app import artifacts, store
+from label_app.corpus import iter_corpus_records
 from label_app.errors import LabelAppError
 from label_app.project import Project
 from label_app.schema import Schema, load_schema
+from label_app.textnorm import normalise_text
 
 from . import registry
 from .data import TaskData, gold_labels
@@ -38,6 +40,8 @@ from .fitting import (
     make_features,
     make_folds,
     n_folds,
+    sample_unlabelled,
+    self_train,
     trainable_reason,
     variant_key,
 )
@@ -140,9 +144,36 @@ def _embedding_identity(config: TrainConfig) -> str | None:
     return load_embedder()[1]["sha256"]
 
 
-def _digest(labels_sha: str, schema: Schema, config: TrainConfig) -> str:
+def unlabelled_sample(project: Project, rows: Sequence[dict[str, str]], config: TrainConfig) -> list[str]:
+    """Self-training's unlabelled sentences: the corpus cache's sentences (kind "sentence"; the corpus as last
+    ingested, training does not ingest) whose sentence id and text appear in no row of `rows` (the label
+    version), each distinct text once, in corpus order; a seeded sample (config.seed) of at most
+    config.self_train_sample of them. Empty when config.self_training is off or nothing is ingested."""
+    if not config.self_training:
+        return []
+    ids = {r.get("sentence_id", "") for r in rows}
+    seen = {normalise_text(r.get("text", "")) for r in rows}
+    texts: list[str] = []
+    for rec in iter_corpus_records(project):
+        for (text, kind), sid in zip(rec["segments"], rec["sentence_ids"], strict=True):
+            if kind != "sentence" or sid in ids:
+                continue
+            key = normalise_text(text)
+            if key and key not in seen:
+                seen.add(key)
+                texts.append(text)
+    return sample_unlabelled(texts, config)
+
+
+def _texts_sha(texts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
+
+
+def _digest(labels_sha: str, schema: Schema, config: TrainConfig, unlabelled_sha: str = "") -> str:
     ident = {"labels": labels_sha, "schema": schema.fingerprint(), "config": config.identity(),
              "sklearn": sklearn.__version__, "embedding": _embedding_identity(config)}
+    if unlabelled_sha:  # self-training's sentences are an input too (older digests stay as they were)
+        ident["unlabelled"] = unlabelled_sha
     return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -177,14 +208,16 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
     schema = load_schema(project.schema_path)
     number, created = resolve_labels(project, labels_version, create=True, note=version_note)
     rec = store.get_version_record(project, number)
-    same = _same_inputs(project, number, _digest(rec["sha256"], schema, config), config) if reuse else None
+    rows = store.load_version(project, number)
+    unlabelled = unlabelled_sample(project, rows, config)
+    digest = _digest(rec["sha256"], schema, config, _texts_sha(unlabelled) if unlabelled else "")
+    same = _same_inputs(project, number, digest, config) if reuse else None
     if same is not None:
         registry.set_current(project, same)
         metrics = registry.read_metrics(project, same)
         return TrainResult(same, registry.model_dir(project, same), number, created, metrics,
                            {t: m["skipped"] for t, m in metrics["tasks"].items() if not m.get("trained")},
                            time.perf_counter() - started, reused=True)
-    rows = store.load_version(project, number)
     store.check_fits_schema(project, schema, rows, f"labels of version {number}")
     gold = gold_labels(rows, schema)
     model = TrainedModel("", number, rec["sha256"], schema.fingerprint(), sklearn.__version__, {},
@@ -197,7 +230,7 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
         task_started = time.perf_counter()
         try:
             with _task_bar(progress, task.name) as bar:
-                fit = fit_task(data, task.names, config, topics=topics, progress=bar)
+                fit = fit_task(data, task.names, config, topics=topics, progress=bar, unlabelled=unlabelled)
         except SkipTask as exc:
             skipped[task.name] = str(exc)
             tasks[task.name] = {"trained": False, "skipped": str(exc), "n_sentences": len(data),
@@ -223,8 +256,7 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
     if not model.models:
         raise NothingToTrain("nothing trained: " + "; ".join(f"{t}: {r}" for t, r in skipped.items()))
     metrics["training_seconds"] = round(time.perf_counter() - started, 3)
-    folder = registry.save_model(project, model, metrics, model_card(metrics),
-                                 _digest(rec["sha256"], schema, config))
+    folder = registry.save_model(project, model, metrics, model_card(metrics), digest)
     metrics["model_id"] = folder.name
     return TrainResult(folder.name, folder, number, created, metrics, skipped, time.perf_counter() - started)
 
@@ -297,7 +329,9 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
     config = TrainConfig(**model.config)
     number, _ = resolve_labels(project, labels_version if labels_version is not None else model.labels_version,
                                create=False)
-    gold = gold_labels(store.load_version(project, number), schema)
+    rows = store.load_version(project, number)
+    gold = gold_labels(rows, schema)
+    unlabelled = unlabelled_sample(project, rows, config)
     result: dict[str, Any] = {"model_id": model.model_id, "labels_version": number, "fractions": list(fractions),
                               "metric": "macro_f1, pooled out-of-fold, folds grouped by article", "tasks": {}}
     for task in schema.tasks:
@@ -311,6 +345,9 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
         use_topic = tm.uses_topic
         feats = make_features(config, len(data))
         X = feature_variants(feats, data.texts, topics if use_topic else None, [tm.params])[variant_key(tm.params)]
+        # A self-trained model's curve is self-trained too, on the same unlabelled sentences as it was
+        U = (feats.view(*variant_key(tm.params)).transform(unlabelled)
+             if tm.params.get("self_training") and unlabelled else None)
         y = np.asarray(data.labels)
         classes = list(tm.classes) + sorted(set(data.labels) - set(tm.classes))
         folds, grouped_by = make_folds(y, data.groups, n_folds(len(y), config), config.seed)
@@ -324,7 +361,8 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
             for tr, va in folds:
                 sub = _subsample(y, tr, fraction, rng)
                 sizes.append(len(sub))
-                clf = fit_classifier(tm.params, X[sub], y[sub], config.seed, config)
+                clf = (self_train(tm.params, X[sub], y[sub], U, config) if U is not None
+                       else fit_classifier(tm.params, X[sub], y[sub], config.seed, config))
                 scores[va] = decision_scores(clf, X[va], classes)
                 bar.update(1)
             pred = [classes[i] for i in scores.argmax(axis=1)]
@@ -371,7 +409,9 @@ def find_label_errors(project: Project, labels_version: int | str | None = None,
     config = TrainConfig(**model.config)
     number, _ = resolve_labels(project, labels_version if labels_version is not None else model.labels_version,
                                create=False)
-    gold = gold_labels(store.load_version(project, number), schema)
+    rows = store.load_version(project, number)
+    gold = gold_labels(rows, schema)
+    unlabelled = unlabelled_sample(project, rows, config)
     found: list[dict[str, Any]] = []
     checked: dict[str, Any] = {}
     for task in schema.tasks:
@@ -384,7 +424,7 @@ def find_label_errors(project: Project, labels_version: int | str | None = None,
         try:
             with _task_bar(progress, task.name) as bar:
                 fit = fit_task(data, task.names, config, topics=topics, progress=bar, settings=[tm.params],
-                               final_fit=False)
+                               final_fit=False, unlabelled=unlabelled)
         except SkipTask as exc:
             checked[task.name] = {"skipped": str(exc)}
             continue

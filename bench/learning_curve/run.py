@@ -17,6 +17,10 @@ Reference (as the issue defines it): TfidfVectorizer word 1-2-grams + char_wb 2-
 LinearSVC(C=1, class_weight="balanced"); for stance one such model per topic (a topic whose labels have one
 class predicts it; a topic without labels predicts the majority class).
 
+The project's unlabelled corpus: the rest of the non-held-out part (never the held-out texts), which fit_task
+uses for self-training as `python -m train` uses the corpus's unlabelled sentences (train.training.
+unlabelled_sample: seeded sample of at most 5,000); `--no-corpus` gives the protocol before self-training.
+
 Metrics: macro-F1; for stance also F_avg = mean F1 of favor (pro) and against (con), which for these two
 classes equals macro-F1. Results: bench/out/learning_curve/results.json and results.md (means over seeds,
 ours - reference per seed).
@@ -46,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from train.data import TaskData  # noqa: E402
-from train.fitting import TrainConfig, fit_task  # noqa: E402
+from train.fitting import TrainConfig, fit_task, sample_unlabelled  # noqa: E402
 
 DATASETS = ("ag_news_test", "bbc_news", "ibm_claim_stance")
 SIZES = (50, 100, 200, 500, 1000, 0)  # 0 = all
@@ -92,11 +96,13 @@ def reference(texts: list[str], y: np.ndarray, topics: np.ndarray | None, sub: n
 
 
 def ours(texts: list[str], y: np.ndarray, topics: np.ndarray | None, sub: np.ndarray, te: np.ndarray,
-         names: list[str], config: TrainConfig) -> tuple[np.ndarray, dict[str, Any]]:
+         names: list[str], config: TrainConfig, rest: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     ids = [str(i) for i in sub]
     task = "stance" if topics is not None else "topic"
     data = TaskData(task, ids, ids, [texts[i] for i in sub], y[sub].tolist(), ["1/1"] * len(sub))
-    fit = fit_task(data, names, config, topics=topics[sub].tolist() if topics is not None else None)
+    unlabelled = sample_unlabelled(list(dict.fromkeys(texts[i] for i in rest)), config) if rest is not None else None
+    fit = fit_task(data, names, config, topics=topics[sub].tolist() if topics is not None else None,
+                   unlabelled=unlabelled)
     probs = fit.model.proba([texts[i] for i in te], topics[te].tolist() if topics is not None else None)
     return np.array([fit.model.classes[i] for i in probs.argmax(axis=1)], dtype=object), fit.metrics
 
@@ -117,8 +123,8 @@ def scores(y_true: np.ndarray, pred: np.ndarray, stance: bool) -> dict[str, floa
     return out
 
 
-def run_dataset(name: str, df: pd.DataFrame, sizes: list[int], seeds: list[int], config: TrainConfig
-                ) -> list[dict[str, Any]]:
+def run_dataset(name: str, df: pd.DataFrame, sizes: list[int], seeds: list[int], config: TrainConfig,
+                corpus: bool = True) -> list[dict[str, Any]]:
     stance = "topic" in df.columns
     texts = df.text.str.replace("\\", " ", regex=False).tolist()
     y = df.label.to_numpy(dtype=object)
@@ -135,7 +141,8 @@ def run_dataset(name: str, df: pd.DataFrame, sizes: list[int], seeds: list[int],
             ref_pred = reference(texts, y, topics, sub, te)
             ref_s = time.perf_counter() - t0
             t0 = time.perf_counter()
-            our_pred, metrics = ours(texts, y, topics, sub, te, names, config)
+            rest = perm[len(sub):] if corpus else None
+            our_pred, metrics = ours(texts, y, topics, sub, te, names, config, rest)
             our_s = time.perf_counter() - t0
             row = {"dataset": name, "seed": seed, "n_labels": len(sub), "size": n or "all",
                    "ours": scores(y[te], our_pred, stance), "reference": scores(y[te], ref_pred, stance),
@@ -143,10 +150,16 @@ def run_dataset(name: str, df: pd.DataFrame, sizes: list[int], seeds: list[int],
                    "chosen": metrics["chosen"], "family": metrics["family"]}
             rows.append(row)
             key = "f_avg" if stance else "macro_f1"
-            print(f"{name} seed {seed} n {len(sub):>5}: ours {row['ours'][key]:.3f} ({row['chosen'].get('features')}"
-                  f"{'/' + str(row['chosen'].get('topic_mode')) if stance else ''}, C={row['chosen']['C']}) "
+            print(f"{name} seed {seed} n {len(sub):>5}: ours {row['ours'][key]:.3f} ({_member(row['chosen'])}, "
+                  f"C={row['chosen']['C']}) "
                   f"reference {row['reference'][key]:.3f}  [{our_s:.1f} s vs {ref_s:.1f} s]", flush=True)
     return rows
+
+
+def _member(chosen: dict[str, Any]) -> str:
+    """A chosen setting's family member, e.g. "both+self-training" or "tfidf/pooled"."""
+    return (chosen.get("features", "") + (f"/{chosen['topic_mode']}" if chosen.get("topic_mode") else "")
+            + ("+self-training" if chosen.get("self_training") else ""))
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
@@ -159,9 +172,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
         for metric in (["f_avg", "macro_f1"] if "f_avg" in rs[0]["ours"] else ["macro_f1"]):
             o = [r["ours"][metric] for r in rs]
             f = [r["reference"][metric] for r in rs]
-            chosen = ", ".join(r["chosen"].get("features", "") + (f"/{r['chosen']['topic_mode']}"
-                                                                   if r["chosen"].get("topic_mode") else "")
-                               for r in rs)
+            chosen = ", ".join(_member(r["chosen"]) for r in rs)
             lines.append(f"| {name} | {size} ({statistics.mean(r['n_labels'] for r in rs):.0f}) | {metric} | "
                          f"{statistics.mean(o):.3f} | {statistics.mean(f):.3f} | "
                          f"{' '.join(f'{a - b:+.3f}' for a, b in zip(o, f, strict=True))} | {chosen} |")
@@ -175,6 +186,8 @@ def main() -> None:
     ap.add_argument("--sizes", default=",".join(str(s) for s in SIZES), help="label counts, 0 = all")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "learning_curve")
+    ap.add_argument("--no-corpus", action="store_true",
+                    help="give the project no unlabelled corpus (no self-training: the protocol before it)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -186,7 +199,7 @@ def main() -> None:
         df = load(args.data, name)
         if df is None:
             continue
-        rows.extend(run_dataset(name, df, sizes, seeds, config))
+        rows.extend(run_dataset(name, df, sizes, seeds, config, corpus=not args.no_corpus))
         (args.out / f"results_{tag}.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     md = summary(rows)
     (args.out / f"results_{tag}.md").write_text(md + "\n", encoding="utf-8")
