@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import REPO, make_project, run_cli
@@ -79,3 +81,22 @@ def test_prelabel_speaks_of_a_torn_chunk_only_when_there_was_one(shipped: Projec
     assert second.returncode == 0, second.stderr
     assert "torn chunk" not in second.stdout and "interrupted" not in second.stdout
     assert "  added to the output of an earlier run" in second.stdout.splitlines()
+
+
+def test_progress_on_a_log_is_plain_lines_not_a_redrawn_bar(shipped: Project) -> None:
+    from train.cli import progress_line
+    from train.prelabel import PrelabelProgress
+
+    assert progress_line(PrelabelProgress(12_300_000, 27_000_000, 120_000, 12.6)) == (
+        "pre-label: 46% (12.3 of 27.0 MB), 120,000 sentences, 9,524/s, 13 s")
+    # stderr here is a pipe, as in a cron job's log or a CI console: no carriage-return bar in it (read as
+    # bytes: text mode would turn every \r into \n)
+    def raw(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "train", *args, "--project", str(shipped.root)],
+                              capture_output=True, cwd=REPO, timeout=300)
+
+    trained, labelled = raw(), raw("prelabel", "--jobs", "1")
+    for done in (trained, labelled):
+        assert done.returncode == 0, done.stderr
+        assert b"\r" not in done.stderr, done.stderr
+    assert b"81 sentences pre-labeled" in labelled.stdout  # the summary is still printed

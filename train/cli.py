@@ -77,12 +77,44 @@ def cmd_use(project: Project, model_id: str) -> int:
     return 0
 
 
+LOG_EVERY_S = 30.0
+
+
+def progress_line(p: PrelabelProgress) -> str:
+    """One plain progress line for logs (no carriage returns), e.g.
+    `pre-label: 45% (12.3 of 27.0 MB), 120,000 sentences, 9,500/s, 13 s`."""
+    share = f"{p.done_bytes / p.total_bytes:.0%} " if p.total_bytes else ""
+    return (f"pre-label: {share}({p.done_bytes / 1e6:.1f} of {p.total_bytes / 1e6:.1f} MB), {p.sentences:,} "
+            f"sentences, {p.sentences / max(p.seconds, 1e-9):,.0f}/s, {p.seconds:.0f} s")
+
+
+class _LogLines:
+    """Progress for a stderr that is not a terminal (a log file, a pipe, a CI console): a plain line at most
+    every LOG_EVERY_S seconds instead of a bar redrawn with carriage returns."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def show(self, p: PrelabelProgress) -> None:
+        if p.seconds - self.last >= LOG_EVERY_S:
+            self.last = p.seconds
+            print(progress_line(p), file=sys.stderr, flush=True)
+
+
 def cmd_prelabel(project: Project, args: argparse.Namespace, quiet: bool) -> int:
-    """`python -m train prelabel`: progress as a tqdm bar on stderr (input bytes read, sentences per second)."""
+    """`python -m train prelabel`: progress on stderr, as a tqdm bar (input bytes read, sentences per second)
+    on a terminal, else as a plain line every LOG_EVERY_S seconds (`progress_line`)."""
     from tqdm import tqdm
 
     if args.chunk_chars < 1000:
         raise BadInput(f"--chunk-chars must be at least 1000, got {args.chunk_chars}")
+    if not quiet and not sys.stderr.isatty():
+        lines = _LogLines()
+        report = prelabel(project, args.inputs or None, model_id=args.model, out=args.out, n_jobs=args.jobs,
+                          backend=args.backend, scheduler=args.scheduler, chunk_chars=args.chunk_chars,
+                          segmenter=args.segmenter, on_progress=lines.show)
+        print(report.summary())
+        return 0
     with tqdm(unit="B", unit_scale=True, desc="pre-label", file=sys.stderr, disable=quiet, dynamic_ncols=True,
               mininterval=0.5) as bar:
         def show(p: PrelabelProgress) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import platform
+import sys
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -78,7 +79,8 @@ class TrainResult:
 def _bar(progress: bool, desc: str) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=None, desc=desc, disable=not progress, unit="step", leave=False)
+    # Not on a log file or pipe: a bar redrawn with carriage returns would fill it with half-lines
+    return tqdm(total=None, desc=desc, disable=not progress or not sys.stderr.isatty(), unit="step", leave=False)
 
 
 @contextmanager
