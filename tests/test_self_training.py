@@ -178,9 +178,12 @@ def test_the_unlabelled_sentences_are_part_of_the_models_identity(tmp_path: Path
 @pytest.mark.slow
 @pytest.mark.skipif(not AG_NEWS.is_file(), reason=f"{AG_NEWS} not found (public data beside the repository)")
 def test_self_training_beats_the_plain_model_on_ag_news_with_100_labels() -> None:
-    csv.field_size_limit(sys.maxsize)
-    with open(AG_NEWS, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    limit = csv.field_size_limit(sys.maxsize)  # process-wide: given back below, label_app.tables relies on it
+    try:
+        with open(AG_NEWS, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    finally:
+        csv.field_size_limit(limit)
     texts, y = [r["text"].replace("\\", " ") for r in rows], np.array([r["label"] for r in rows])
     perm = np.random.default_rng(0).permutation(len(texts))
     test, labelled, rest = perm[:1500], perm[1500:1600], perm[1600:6600]
