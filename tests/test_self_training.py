@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +174,12 @@ def test_the_unlabelled_sentences_are_part_of_the_models_identity(tmp_path: Path
     ingest(project)
     again = train.train_project(project, progress=False, config=SMALL)
     assert not again.reused and again.model_id != first.model_id  # same labels, a different corpus
+    # where no task can self-train (here: from 30 gold labels on), the corpus is not an input
+    many = replace(SMALL, self_train_until=30)
+    third = train.train_project(project, progress=False, config=many)
+    (project.root / "seeds" / "more2.txt").write_text("Baghdad hosted talks on water rights on Tuesday.\n", "utf-8")
+    ingest(project)
+    assert train.train_project(project, progress=False, config=many).model_id == third.model_id
 
 
 @pytest.mark.slow

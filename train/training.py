@@ -211,7 +211,12 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
     number, created = resolve_labels(project, labels_version, create=True, note=version_note)
     rec = store.get_version_record(project, number)
     rows = store.load_version(project, number)
-    unlabelled = unlabelled_sample(project, rows, config)
+    store.check_fits_schema(project, schema, rows, f"labels of version {number}")
+    gold = gold_labels(rows, schema)
+    # The corpus is an input only where a task can self-train (fit_task: not conditioned on a topic, fewer
+    # gold labels than self_train_until): elsewhere new articles leave the model as it is, and it is reused.
+    may_self_train = any(len(gold[t.name]) < config.self_train_until for t in schema.tasks if t.name != "stance")
+    unlabelled = unlabelled_sample(project, rows, config) if may_self_train else []
     digest = _digest(rec["sha256"], schema, config, _texts_sha(unlabelled) if unlabelled else "")
     same = _same_inputs(project, number, digest, config) if reuse else None
     if same is not None:
@@ -220,8 +225,6 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
         return TrainResult(same, registry.model_dir(project, same), number, created, metrics,
                            {t: m["skipped"] for t, m in metrics["tasks"].items() if not m.get("trained")},
                            time.perf_counter() - started, reused=True)
-    store.check_fits_schema(project, schema, rows, f"labels of version {number}")
-    gold = gold_labels(rows, schema)
     model = TrainedModel("", number, rec["sha256"], schema.fingerprint(), sklearn.__version__, {},
                          config.as_dict(), {})
     tasks: dict[str, Any] = {}
