@@ -180,7 +180,7 @@ def test_a_lapsed_claim_goes_to_another_process_and_the_late_save_is_refused(pro
     assert p2.ask("next", "ben", "unlabelled", now) == s
     answer = p1.ask("save", "ana", s)
     assert answer == (f"error: sentence {s!r} went to another annotator while it was open (a sentence is kept "
-                      "for 1 minutes); it has the annotators it needs")
+                      "for 1 minute); it has the annotators it needs")
     assert p2.ask("save", "ben", s) == "saved"
     assert log_labels(project)[s] == ["ben"]
 
