@@ -73,7 +73,7 @@ def _label_loop(ws: Workspace, annotators: list[str], actions: int, wait: float)
                     if time.monotonic() > deadline:
                         problems.append(f"{who}: {left} sentence(s) left, still open with others after {wait:g} s")
                         return
-                    time.sleep(0.005)  # the others save (or their claims lapse) meanwhile
+                    time.sleep(0.02)  # the others save (or their claims lapse) meanwhile
                     continue
                 deadline = None
                 try:
