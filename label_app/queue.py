@@ -34,6 +34,11 @@ ORDERS = QUEUE_ORDERS
 _PERM = {"article": "article", "unlabelled": "article", "uncertain": "uncertain"}
 
 
+def minutes_text(minutes: float) -> str:
+    """A lease as the app's messages give it: '1 minute', '1.5 minutes', '15 minutes'."""
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+
+
 def in_overlap(sentence_id: str, share: float) -> bool:
     """Whether the sentence belongs to the overlapped share (stable across processes and restarts)."""
     if share >= 1.0:
@@ -329,7 +334,8 @@ class Queue:
         return None
 
     def next_for(self, annotator: str, order: str = "unlabelled", now: float | None = None) -> str | None:
-        """The sentence to show `annotator` now (claimed for them), or None when nothing is left.
+        """The sentence to show `annotator` now (claimed for them), or None when nothing is left for them now:
+        when remaining_for is then above 0, everything still left for them is open with others (claimed).
 
         Runs in one claim transaction: rows other processes appended are applied first (`sync`), so a
         sentence is handed out only if the log and the live claims of every process leave room for it.
@@ -385,7 +391,7 @@ class Queue:
             if not (self.n_done[p] + others < self.need[p] or (self.overlap <= 1 and others == 0)):
                 raise ClaimLost(
                     f"sentence {sentence_id!r} went to another annotator while it was open (a sentence "
-                    f"is kept for {self.claims.seconds / 60:g} minutes); it has the annotators it needs")
+                    f"is kept for {minutes_text(self.claims.seconds / 60)}); it has the annotators it needs")
             cs.claim(sentence_id, annotator)
 
     def release(self, annotator: str, now: float | None = None) -> None:

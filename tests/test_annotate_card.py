@@ -14,7 +14,15 @@ from conftest import REPO, card_data, card_send
 from streamlit.testing.v1 import AppTest
 
 from label_app import store
-from label_app.components.card.actions import EMPTY_TEXT, CardSession, apply_action, build_card, parse_action
+from label_app.components.card.actions import (
+    EMPTY_TEXT,
+    RECHECK_SECONDS,
+    CardSession,
+    apply_action,
+    build_card,
+    end_text,
+    parse_action,
+)
 from label_app.errors import LabelAppError, SchemaError
 from label_app.project import Project
 from label_app.schema import parse_schema
@@ -133,6 +141,67 @@ def test_back_works_at_the_end_of_the_queue(project: Project) -> None:
     assert apply_action(ws, "sara", sess, action(ws, sess, 5, topic=("politics",)), "hint", None) == "saved"
     assert build_card(ws, "sara", sess, "unlabelled", "hint", None)["sentence_id"] == ""
     assert [r["topic"] for r in store.current_labels(project)].count("politics") == 1
+
+
+WAIT_2 = ("Nothing for you right now: 2 sentences left for you are open with others. Any not saved within 15 "
+          "minutes come back to your queue; this card checks again on its own. Press ← to revisit your last ones.")
+WAIT_1 = ("Nothing for you right now: 1 sentence left for you is open with others. If it is not saved within 15 "
+          "minutes, it comes back to your queue; this card checks again on its own. Press ← to revisit your last "
+          "ones.")
+
+
+def end_of(d: dict) -> tuple[str, str, int, int]:
+    return d["sentence_id"], d["empty_text"], d["waiting"], d["recheck_s"]
+
+
+def test_end_text_says_whether_the_rest_is_open_with_others() -> None:
+    assert end_text(0, 15.0) == EMPTY_TEXT
+    assert end_text(1, 1.0) == ("Nothing for you right now: 1 sentence left for you is open with others. If it is "
+                                "not saved within 1 minute, it comes back to your queue; this card checks again on "
+                                "its own. Press ← to revisit your last ones.")
+    assert end_text(1234, 1.5).startswith("Nothing for you right now: 1,234 sentences left for you are open with "
+                                          "others. Any not saved within 1.5 minutes come back to your queue;")
+
+
+def test_with_an_overlap_the_end_of_the_queue_waits_for_sentences_open_with_others(project: Project) -> None:
+    one_article(project, 3)
+    save_settings(project, Settings(overlap=2))
+    ws = Workspace.open(project.root)
+    s0, s1, s2 = ws.sentence_ids
+    for sid in (s0, s1, s2):
+        ws.save("ali", sid, topic="trade", stance="favor")  # every sentence needs one more annotator
+    sess = CardSession()
+    assert apply_action(ws, "sara", sess, action(ws, sess, 1), "hint", None) == "saved"  # s0 has its two
+    assert ws.next_for("omid") == s1 and ws.next_for("ben") == s2  # the second annotator of each is at work
+    d = build_card(ws, "sara", sess, "unlabelled", "hint", None)
+    assert end_of(d) == ("", WAIT_2, 2, RECHECK_SECONDS)  # not "every sentence has been handled"
+    assert d["progress"].startswith("1 yours · 2 left for you · ")
+    ws.save("omid", s1, topic="trade", stance="favor")
+    assert end_of(build_card(ws, "sara", sess, "unlabelled", "hint", None)) == ("", WAIT_1, 1, RECHECK_SECONDS)
+    ws.queue.release("ben")  # ben left without saving (or his claim lapsed): s2 comes back to sara
+    assert build_card(ws, "sara", sess, "unlabelled", "hint", None)["sentence_id"] == s2
+    assert apply_action(ws, "sara", sess, action(ws, sess, 2), "hint", None) == "saved"
+    assert end_of(build_card(ws, "sara", sess, "unlabelled", "hint", None)) == ("", EMPTY_TEXT, 0, 0)
+
+
+@pytest.mark.parametrize("order", ["unlabelled", "article"])
+def test_without_overlap_the_end_of_the_queue_waits_for_a_sentence_open_with_another(project: Project,
+                                                                                   order: str) -> None:
+    one_article(project, 3)
+    ws = Workspace.open(project.root)
+    s0, s1, s2 = ws.sentence_ids
+    assert ws.next_for("omid", order) == s0
+    sess = CardSession()
+    for seq in (1, 2):
+        d = build_card(ws, "sara", sess, order, "hint", None)
+        assert d["sentence_id"] in (s1, s2)
+        assert apply_action(ws, "sara", sess, action(ws, sess, seq), "hint", None) == "saved"
+    assert end_of(build_card(ws, "sara", sess, order, "hint", None)) == ("", WAIT_1, 1, RECHECK_SECONDS)
+    ws.save("omid", s0, topic="energy", stance="favor")
+    # labelled by omid: without an overlap both orders go on to it as a second opinion
+    assert build_card(ws, "sara", sess, order, "hint", None)["sentence_id"] == s0
+    assert apply_action(ws, "sara", sess, action(ws, sess, 3), "hint", None) == "saved"
+    assert end_of(build_card(ws, "sara", sess, order, "hint", None)) == ("", EMPTY_TEXT, 0, 0)
 
 
 def test_key_help_is_true_in_every_mode(project: Project) -> None:
@@ -261,3 +330,42 @@ def test_change_annotator_starts_a_fresh_card_session(app_project: Project, tmp_
     at.button(key="ann_change").click().run()
     assert not at.exception
     assert "ann_session" not in at.session_state
+
+
+def card_recheck(at: AppTest, n: int) -> dict:
+    """Send the 'recheck' trigger as card.js does while the card waits for sentences open with others; rerun."""
+    import json
+
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    el = at.get("bidi_component")[0]
+    states = at._tree.get_widget_states()
+    w = WidgetState(id=_make_trigger_id(el.proto.id, "events"))
+    w.json_trigger_value = json.dumps([{"event": "recheck", "value": n}])
+    states.widgets.append(w)
+    at._run(widget_state=states)
+    assert not at.exception, at.exception
+    return card_data(at)
+
+
+def test_page_waits_for_sentences_open_with_others_and_rechecks(app_project: Project) -> None:
+    one_article(app_project, 3)
+    save_settings(app_project, Settings(overlap=2))
+    other = Workspace.open(app_project.root)  # another server process of the project, as far as the page knows
+    s0, s1, s2 = other.sentence_ids
+    for sid in (s0, s1, s2):
+        other.save("ali", sid, topic="trade", stance="favor")
+    at = open_app()
+    assert card_data(at)["sentence_id"] == s0
+    assert other.next_for("omid") == s1 and other.next_for("ben") == s2
+    d = card_send(at, topic=["trade"], stance=["favor"])
+    assert end_of(d) == ("", WAIT_2, 2, RECHECK_SECONDS)
+    other.save("omid", s1, topic="trade", stance="favor")
+    d = card_recheck(at, 1)
+    assert end_of(d) == ("", WAIT_1, 1, RECHECK_SECONDS)
+    other.save("ben", s2, topic="trade", stance="favor")
+    d = card_recheck(at, 2)
+    assert end_of(d) == ("", EMPTY_TEXT, 0, 0) and d["ack"]["seq"] == 1  # a recheck is no action: nothing saved
+    assert [(r["annotator"], r["sentence_id"]) for r in store.read_log(app_project).rows if r["annotator"] == "sara"
+            ] == [("sara", s0)]

@@ -19,7 +19,9 @@ import pytest
 from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, VIEWPORT, make_project, start_app, stop_app
 
 from label_app import store
+from label_app.components.card.actions import EMPTY_TEXT, end_text
 from label_app.project import Project
+from label_app.settings import Settings, save_settings
 from label_app.workspace import Workspace
 
 # the docs' pictures are refreshed only on request (LABEL_APP_SCREENSHOTS=docs), so a test run leaves the tree clean
@@ -208,6 +210,39 @@ def test_end_of_queue_back_and_text_never_html(serve: Callable[[Project], str], 
     sentence = page.get_by_test_id("annSentence")
     expect(sentence).to_contain_text("<img src=x onerror=")
     assert sentence.locator("img").count() == 0 and page.title() != "pwned"
+
+
+def test_the_card_moves_on_by_itself_when_sentences_open_with_others_come_free(
+        serve: Callable[[Project], str], browser_page: object, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    project = make_project(tmp_path / "proj", seeds=False)
+    (project.seeds_dir / "short.txt").write_text(
+        "Border trade deal\n\n" + " ".join(f"Iran and Iraq signed agreement number {i} on electricity exports "
+                                           "in Baghdad today." for i in (1, 2, 3)) + "\n")
+    save_settings(project, Settings(overlap=2))
+    other = Workspace.open(project.root)  # the other annotators, in another process of the project
+    s0, s1, s2 = other.sentence_ids
+    for sid in (s0, s1, s2):
+        other.save("ali", sid, topic="trade", stance="favor")  # each sentence needs one more annotator
+    assert other.next_for("omid") == s0 and other.next_for("ben") == s1
+    url = serve(project)
+    page.goto(f"{url}/?annotator=sara")  # type: ignore[attr-defined]
+    card_ready(page, s2)
+    for key in ("1", "f", "Enter"):
+        page.keyboard.press(key)
+    empty = page.get_by_test_id("annEmpty")
+    expect(empty).to_have_text(end_text(2, 15.0))
+    page.wait_for_function("() => { const M = globalThis.__labelCard; return !M.pending && !M.queue.length; }")
+    # no key pressed from here on: the card asks again on its own
+    other.save("omid", s0, topic="trade", stance="favor")
+    expect(empty).to_have_text(end_text(1, 15.0))
+    other.queue.release("ben")  # ben left without saving: s1 comes back to sara's queue
+    card_ready(page, s1)
+    page.keyboard.press("Delete")
+    expect(empty).to_have_text(EMPTY_TEXT)
+    assert [(r["sentence_id"], r["action"]) for r in rows_of(project, "sara")] == [(s2, "label"), (s1, "not-sentence")]
 
 
 def test_suggestion_marked_on_the_buttons_and_accepted(serve: Callable[[Project], str], browser_page: object,

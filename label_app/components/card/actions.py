@@ -20,12 +20,33 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from label_app.errors import LabelAppError
+from label_app.queue import minutes_text
 from label_app.schema import MULTI_SEP, TASKS
 from label_app.workspace import Workspace, annotate_keys_help, article_title, labels_per_hour
 
 ACTIONS = ("label", "skip", "not-sentence", "back", "forward")
 SAVE_ACTIONS = ("label", "skip", "not-sentence")
 EMPTY_TEXT = "Nothing left in your queue: every sentence has been handled. Thank you! Press ← to revisit your last ones."
+# while the queue gives an annotator nothing only because what is left for them is open with others, the card asks
+# the server again this often (card.js sends a 'recheck' trigger, which reruns the card's fragment)
+RECHECK_SECONDS = 5
+
+
+def end_text(open_with_others: int, lease_minutes: float) -> str:
+    """What the card says when the queue gives the annotator no sentence.
+
+    `open_with_others`: sentences still left for the annotator (Workspace.left_for) although the queue gave them
+    none, i.e. every one is open with other annotators (claimed; a claim lapses after `lease_minutes`, the
+    project's lease setting). 0: the queue has really ended for them (EMPTY_TEXT)."""
+    if open_with_others <= 0:
+        return EMPTY_TEXT
+    if open_with_others == 1:
+        what = ("1 sentence left for you is open with others. If it is not saved within "
+                f"{minutes_text(lease_minutes)}, it comes back to your queue")
+    else:
+        what = (f"{open_with_others:,} sentences left for you are open with others. Any not saved within "
+                f"{minutes_text(lease_minutes)} come back to your queue")
+    return f"Nothing for you right now: {what}; this card checks again on its own. Press ← to revisit your last ones."
 
 
 @dataclass
@@ -219,6 +240,9 @@ def build_card(ws: Workspace, annotator: str, sess: CardSession, order: str, mod
                now: float | None = None) -> dict[str, Any]:
     """The data the card renders: the sentence (or the end of the queue), choices, suggestion, hints, ack.
 
+    With no sentence, `empty_text` says why (end_text): `waiting` counts the sentences left for the annotator
+    that are open with others, and `recheck_s` (seconds, 0: never) is how often the browser asks again.
+
     JSON-serialisable; it changes only when something on the card changes, so the browser re-renders then."""
     now = time.time() if now is None else now
     back = sess.back
@@ -235,11 +259,14 @@ def build_card(ws: Workspace, annotator: str, sess: CardSession, order: str, mod
         "card": f"{sess.card_n}", "tasks": _tasks(ws), "ack": {"client": sess.last_ack[0], "seq": sess.last_ack[1]},
         "status": sess.status, "status_id": sess.status_n, "progress": progress_text(ws, annotator, order, sess, now),
         "mode": mode, "order": order, "suggestion": None, "prefilled": False,
-        "selection": {"topic": [], "stance": []}, "back": "", "empty_text": "",
+        "selection": {"topic": [], "stance": []}, "back": "", "empty_text": "", "waiting": 0, "recheck_s": 0,
     }
     if sid is None:
+        # next_for just synced and found nothing: whatever is still left for them is open with others
+        waiting = ws.left_for(annotator, order) if not back else 0
         data.update(sentence_id="", title="", file="", position="", before=[], text="", after=[],
-                    empty_text=EMPTY_TEXT)
+                    empty_text=end_text(waiting, ws.settings.lease_minutes), waiting=waiting,
+                    recheck_s=RECHECK_SECONDS if waiting else 0)
     else:
         v = ws.view(sid)
         lo, _hi = ws.article_span[v.article_id]

@@ -80,6 +80,8 @@ class Card {
     this.acceptNext = false;
     this.status = null;
     this.showGuide = false;
+    this.recheckTimer = null;
+    this.recheckS = 0;
     this.build();
   }
 
@@ -212,6 +214,7 @@ class Card {
     const acked = p && data.ack && data.ack.client === M.client && data.ack.seq >= p.seq;
     if (data.status && (!prev || data.status_id !== prev.status_id)) this.status = data.status;
     this.renderCard();
+    this.armRecheck();
     if (acked) {
       M.pending = null;
       const t1 = performance.now();
@@ -220,6 +223,28 @@ class Card {
     } else if (!p) {
       this.replay();
     }
+  }
+
+  // No sentence only because what is left for this annotator is open with others (recheck_s > 0): ask the server
+  // again every recheck_s seconds, so the card moves on by itself when a claim lapses or the others save. The
+  // 'recheck' trigger only reruns the card; it saves nothing.
+  armRecheck() {
+    const d = this.data;
+    const s = d && !d.sentence_id ? d.recheck_s || 0 : 0;
+    if (s === this.recheckS) return;
+    this.stopRecheck();
+    this.recheckS = s;
+    if (s > 0) {
+      this.recheckTimer = setInterval(() => {
+        if (M.live === this && !M.pending) this.send("recheck", Date.now());
+      }, s * 1000);
+    }
+  }
+
+  stopRecheck() {
+    if (this.recheckTimer !== null) clearInterval(this.recheckTimer);
+    this.recheckTimer = null;
+    this.recheckS = 0;
   }
 
   renderCard() {
@@ -474,6 +499,7 @@ export default function (component) {
     a.blur();
   }
   return () => {
+    card.stopRecheck();
     if (M.live === card) {
       M.live = null;
       window.removeEventListener("keydown", onKey, true);
