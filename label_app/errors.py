@@ -41,3 +41,14 @@ class BadInput(LabelAppError):
 
 class InvalidName(LabelAppError):
     """An annotator or file name is not allowed."""
+
+
+class DamagedCache(LabelAppError):
+    """A file under .cache/ (derived from seeds/ and labels/, rebuildable) cannot be read: truncated, not
+    UTF-8, not JSON, or records of another shape. `path`, `line` (1-based; 0 for the whole file) and `why` say
+    where and what; the message says how to rebuild it."""
+
+    def __init__(self, path: object, line: int, why: str, fix: str) -> None:
+        self.path, self.line, self.why = str(path), line, why
+        where = f", line {line}" if line else ""
+        super().__init__(f"{path}{where}: damaged cache file ({why}); {fix}")

@@ -226,3 +226,38 @@ def test_unchanged_files_are_not_read_again_and_ids_are_stable(project):
     rep = ingest(project)
     assert (rep.new_articles, rep.changed_articles, rep.removed_articles) == (0, 0, 0)
     assert load_corpus(project, refresh=False)["sentence_id"].tolist() == first["sentence_id"].tolist()
+
+
+def test_claims_and_headlines_in_a_table_reach_the_queue_as_sentences(empty_project):
+    # replay 17 #7: one-line rows without a full stop were "non-sentence lines"
+    claims = ["violent video games cause aggression", "Democracy is the best form of government",
+              "Sanctions on Iran hurt ordinary people", "Iraq should buy more Iranian gas"]
+    rows = "".join(f'{i},"{c}"\n' for i, c in enumerate(claims, 1))
+    (empty_project.seeds_dir / "claims.csv").write_text(
+        "id,text\n" + rows + '9,"Border trade deal\n\nIran and Iraq signed a deal on Monday."\n', "utf-8")
+    rep = ingest(empty_project)
+    assert rep.summary().splitlines()[0] == (
+        "5 articles (5 new), 5 sentences, 1 non-sentence lines, from 1 files; 0 files skipped")
+    df = load_corpus(empty_project, refresh=False)
+    assert _by_text(df) == {**dict.fromkeys(claims, KIND_SENTENCE), "Border trade deal": KIND_HEADING,
+                            "Iran and Iraq signed a deal on Monday.": KIND_SENTENCE}
+
+
+def test_summary_lists_at_most_ten_duplicates_and_skipped_files_the_report_keeps_all(empty_project):
+    seeds = empty_project.seeds_dir
+    (seeds / "a.txt").write_text("Iran and Iraq signed a deal on Monday.\n", "utf-8")
+    for i in range(12):
+        (seeds / f"copy{i:02d}.txt").write_text("Iran and Iraq signed a deal on Monday.\n", "utf-8")
+    for i in range(11):
+        (seeds / f"x{i:02d}.pdf").write_bytes(b"%PDF")
+    rep = ingest(empty_project)
+    assert len(rep.duplicates) == 12 and len(rep.skipped) == 11
+    assert rep.duplicates[0] == ("copy00.txt", "a.txt")
+    assert rep.summary().splitlines() == [
+        "1 articles (1 new), 1 sentences, 0 non-sentence lines, from 13 files; 11 files skipped",
+        *[f"  note: copy{i:02d}.txt: same text as a.txt: kept once" for i in range(10)],
+        "  ... and 2 more articles with the same text as another, each kept once",
+        *[f"  skipped: x{i:02d}.pdf: unsupported file type '.pdf' (use .txt, .md, .csv, .jsonl)" for i in range(10)],
+        "  ... and 1 more file skipped",
+    ]
+    assert len(rep.summary(limit=100).splitlines()) == 1 + 12 + 11

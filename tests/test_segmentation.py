@@ -17,6 +17,7 @@ from label_app.corpus import (
     check_same_segments,
     classify_line,
     ends_sentence,
+    get_nlp,
     read_article_file,
     segment_articles,
     word_count,
@@ -222,3 +223,61 @@ def test_abbreviation_shortcut_equals_pysbd(words: list[str]) -> None:
     ours = lang.AbbreviationReplacer(text, lang).replace()
     theirs = Plain.AbbreviationReplacer(text, Plain).replace()
     assert ours == theirs
+
+
+# ---------------------------------------------------------------- text given as a unit to label is a sentence
+# (replay 17 #7: 492 one-line claims in a table gave 12 sentences and 480 "headings" that no one could label)
+
+UNIT_CASES = [
+    # a claim, a tweet, a headline: one line without final punctuation
+    ("violent video games cause aggression", [("violent video games cause aggression", KIND_SENTENCE)]),
+    ("Iran and Iraq sign a gas deal #energy @reuters", [("Iran and Iraq sign a gas deal #energy @reuters",
+                                                         KIND_SENTENCE)]),
+    # a row of several short lines without punctuation: every line
+    ("Flights resume\nBorder reopens in May\nTrade up 20%", [("Flights resume", KIND_SENTENCE),
+                                                            ("Border reopens in May", KIND_SENTENCE),
+                                                            ("Trade up 20%", KIND_SENTENCE)]),
+    # a headline with a sentence inside and none at its end: split like any sentence line
+    ("Iran wins. Iraq loses", [("Iran wins.", KIND_SENTENCE), ("Iraq loses", KIND_SENTENCE)]),
+    # meta lines stay meta; the headline beside them is the unit
+    ("By: Reuters\nGas deal signed", [("By: Reuters", KIND_META), ("Gas deal signed", KIND_SENTENCE)]),
+    # a real article keeps its heading
+    ("Border trade deal\n\nIran and Iraq signed a deal on Monday.", [
+        ("Border trade deal", KIND_HEADING), ("Iran and Iraq signed a deal on Monday.", KIND_SENTENCE)]),
+    ("Border trade deal\nBy: Reuters\nIran and Iraq signed a deal on Monday.\nMore talks\nThey meet again in May.", [
+        ("Border trade deal", KIND_HEADING), ("By: Reuters", KIND_META),
+        ("Iran and Iraq signed a deal on Monday.", KIND_SENTENCE), ("More talks", KIND_HEADING),
+        ("They meet again in May.", KIND_SENTENCE)]),
+    # nothing but meta: nothing to label
+    ("Saturday 31 October 2020", [("Saturday 31 October 2020", KIND_META)]),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), UNIT_CASES)
+def test_an_article_without_a_sentence_line_has_its_lines_as_sentences(text: str, want: list) -> None:
+    got = segment_articles([text])[0]
+    assert [(s.text, s.kind) for s in got] == want
+    assert FastSegmenter().segment([text])[0] == got
+
+
+def test_a_spacy_pipeline_reads_an_article_without_sentence_lines_the_same_way() -> None:
+    texts = [t for t, _ in UNIT_CASES]
+    by_spacy = segment_articles(texts, get_nlp())
+    assert [[s.kind for s in segs] for segs in by_spacy] == [[k for _, k in want] for _, want in UNIT_CASES]
+
+
+def test_one_line_files_and_title_only_rows_are_sentences(tmp_path: Path) -> None:
+    (tmp_path / "claim.txt").write_text("Democracy is the best form of government\n", "utf-8")
+    (tmp_path / "claims.csv").write_text(
+        "id,title,text\n1,Video games,violent video games cause aggression\n"
+        "2,Only a title,Only a title\n3,,\u201cSanctions hurt ordinary people\u201d\n", "utf-8")
+    arts = read_article_file(tmp_path / "claim.txt", "claim.txt")[0] + read_article_file(
+        tmp_path / "claims.csv", "claims.csv")[0]
+    assert [[(s.text, s.kind) for s in segs] for segs in segment_articles([a.text for a in arts])] == [
+        [("Democracy is the best form of government", KIND_SENTENCE)],
+        [("violent video games cause aggression", KIND_SENTENCE)],
+        [("Only a title", KIND_SENTENCE)],
+        [("\u201cSanctions hurt ordinary people\u201d", KIND_SENTENCE)],
+    ]
+    assert [a.title for a in arts] == ["Democracy is the best form of government", "Video games", "Only a title",
+                                       "\u201cSanctions hurt ordinary people\u201d"]

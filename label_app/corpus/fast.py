@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .lines import KIND_SENTENCE, classify_line, split_lines
+from .lines import KIND_SENTENCE, classify_lines, split_lines
 from .segment import Segment, segment_articles, sentence_kind, split_sentence_line
 
 _MEMO_MAX = 200_000
@@ -27,14 +27,12 @@ class FastSegmenter:
                              "use segment_articles(texts, nlp) for a spaCy pipeline")
         self._memo: dict[str, tuple[Segment, ...]] = {}
 
-    def _line(self, line: str) -> tuple[Segment, ...]:
+    def _line(self, line: str, kind: str) -> tuple[Segment, ...]:
+        if kind != KIND_SENTENCE:
+            return (Segment(line, kind),)
         got = self._memo.get(line)
         if got is None:
-            kind = classify_line(line)
-            if kind != KIND_SENTENCE:
-                got = (Segment(line, kind),)
-            else:
-                got = tuple(Segment(s, sentence_kind(s)) for s in split_sentence_line(line))
+            got = tuple(Segment(s, sentence_kind(s)) for s in split_sentence_line(line))
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
             self._memo[line] = got
@@ -42,7 +40,13 @@ class FastSegmenter:
 
     def segment(self, texts: Iterable[str]) -> list[list[Segment]]:
         """Like `segment_articles(texts)`: per article, its segments in order."""
-        return [[seg for line in split_lines(text) for seg in self._line(line)] for text in texts]
+        out: list[list[Segment]] = []
+        for text in texts:
+            lines = split_lines(text)
+            # the line kinds depend on the whole article (`classify_lines`), so only sentence splits are kept
+            out.append([seg for line, kind in zip(lines, classify_lines(lines), strict=True)
+                        for seg in self._line(line, kind)])
+        return out
 
 
 def check_same_segments(texts: Sequence[str]) -> list[int]:

@@ -17,11 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import BadInput, LabelAppError
+from ..errors import BadInput, DamagedCache, LabelAppError
 from ..files import write_atomic
 from ..orphans import Orphan, find_orphans, source_file, summarise
 from ..project import Project
 from ..tables import encoding_note
+from ..wording import plural
 from .ids import article_id_for, assign_ids, sentence_id_for, source_article_id
 from .lines import KIND_SENTENCE
 from .reading import SUPPORTED_EXTS, RawArticle, read_article_file, unsupported_reason, walk_files
@@ -29,6 +30,9 @@ from .seeds import copy_into_seeds, near_duplicates
 from .segment import get_nlp, segment_articles, segmenter_name, spacy_model_name
 
 CORPUS_FORMAT = 2
+# per-item lists in the printed summary (files copied or skipped, notes, duplicates) show this many items, then
+# "... and N more"; the report object keeps them all
+SUMMARY_LIMIT = 10
 CORPUS_COLUMNS = ["sentence_id", "article_id", "position", "n_in_article", "text", "kind", "title", "source",
                   "file"]
 
@@ -51,8 +55,12 @@ class IngestReport:
     refused: list[tuple[str, str]] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
     attached_labels: int = 0
+    # (source, source of the article kept): articles with the same normalised text as an earlier one
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
 
-    def summary(self) -> str:
+    def summary(self, limit: int = SUMMARY_LIMIT) -> str:
+        """The report for people: the counts, then per kind (copied, not copied, notes, duplicates, skipped)
+        at most `limit` lines and "... and N more", then the orphaned labels (`orphans.summarise`)."""
         counts = [f"{self.new_articles} new"]
         counts += [f"{self.changed_articles} changed"] if self.changed_articles else []
         counts += [f"{self.removed_articles} removed"] if self.removed_articles else []
@@ -61,19 +69,39 @@ class IngestReport:
             f"{self.non_sentences} non-sentence lines, from {self.files} files; "
             f"{len(self.skipped)} files skipped"
         ]
-        lines += [f"  copied into seeds/: {name}" for name in self.copied]
-        lines += [f"  not copied into seeds/: {name}: {why}" for name, why in self.refused]
-        lines += [f"  note: {name}: {why}" for name, why in self.notes]
-        lines += [f"  skipped: {name}: {why}" for name, why in self.skipped]
+        lines += _capped([f"  copied into seeds/: {name}" for name in self.copied], limit, "file copied",
+                         "files copied")
+        lines += _capped([f"  not copied into seeds/: {name}: {why}" for name, why in self.refused], limit,
+                         "file not copied", "files not copied")
+        lines += _capped([f"  note: {name}: {why}" for name, why in self.notes], limit, "note")
+        lines += _capped([f"  note: {name}: same text as {kept}: kept once" for name, kept in self.duplicates],
+                         limit, "article with the same text as another, kept once",
+                         "articles with the same text as another, each kept once")
+        lines += _capped([f"  skipped: {name}: {why}" for name, why in self.skipped], limit, "file skipped",
+                         "files skipped")
         lines += summarise(self.orphans)
         return "\n".join(lines)
 
 
-def _load_json(path: Path, default: Any) -> Any:
+def _capped(lines: list[str], limit: int, singular: str, plural_form: str | None = None) -> list[str]:
+    """At most `limit` of `lines`, then "  ... and N more <items>" for the rest."""
+    if len(lines) <= limit:
+        return lines
+    more = plural(len(lines) - limit, f"more {singular}", f"more {plural_form}" if plural_form else None)
+    return [*lines[:limit], f"  ... and {more}"]
+
+
+def _load_file_index(path: Path) -> dict[str, Any]:
+    """`.cache/ingest_files.json` (file -> signature and sources); {} when missing or damaged (every file in
+    seeds/ is then read again), and entries of another shape are dropped."""
     try:
-        return json.loads(path.read_text("utf-8"))
+        data = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return default
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k.startswith("__") or k == "segmenter"
+            or (isinstance(v, dict) and isinstance(v.get("sources"), list))}
 
 
 def _current_labels(project: Project) -> list[dict[str, str]]:
@@ -110,7 +138,10 @@ def _copy_inputs(project: Project, paths: Iterable[str | Path], report: IngestRe
                 report.refused.append((str(f), str(exc).split(": ", 1)[-1]))
                 continue
             if corpus is None:
-                corpus = list(iter_corpus_records(project))
+                try:
+                    corpus = list(iter_corpus_records(project))
+                except DamagedCache:  # rebuilt below; the near-duplicate check only misses the old articles
+                    corpus = []
             sents = [seg.text for a in arts for seg in segment_articles([a.text])[0]]
             similar = near_duplicates(f.name, sents, corpus)
             name = copy_into_seeds(project, f).name
@@ -128,7 +159,8 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
     reason), new or changed files are segmented (`segment.segment_articles`; a project's `spacy_model` or
     `nlp` replaces pysbd), articles with the same normalised text are kept once, ids are resolved from the
     current labels (`ids.assign_ids`) and labels that no longer attach are reported in `report.orphans`.
-    Writes `.cache/corpus.jsonl` and `.cache/ingest.json` atomically.
+    Writes `.cache/corpus.jsonl` and `.cache/ingest_files.json` atomically; a damaged corpus cache is rebuilt
+    from seeds/ (one note names it).
     """
     report = IngestReport()
     seeds = project.seeds_dir
@@ -137,8 +169,14 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
 
     nlp_name = spacy_model_name(project) if nlp is None else getattr(nlp, "meta", {}).get("name", "custom")
     seg_name = segmenter_name(nlp_name)
-    old_files: dict[str, Any] = _load_json(project.ingest_cache_path, {})
-    old_records = list(iter_corpus_records(project))
+    old_files = _load_file_index(project.ingest_cache_path)
+    try:
+        old_records = list(iter_corpus_records(project))
+    except DamagedCache as exc:
+        # a cache: rebuilt from seeds/ (every file read again); labels re-attach by text as at any ingest
+        report.notes.append((exc.path, f"damaged{f' at line {exc.line}' if exc.line else ''} ({exc.why}); "
+                                       "rebuilt from seeds/"))
+        old_files, old_records = {}, []
     old_by_source = {r["source"]: r for r in old_records}
     article_files = {r["article_id"]: source_file(r["source"]) for r in old_records}
     if old_files.get("__format__") != CORPUS_FORMAT or old_files.get("segmenter") != seg_name:
@@ -192,7 +230,7 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
             rec = dict(item)
         dup = seen_content.get(rec["content_id"])
         if dup is not None:
-            report.notes.append((rec["source"], f"same text as {dup}: kept once"))
+            report.duplicates.append((rec["source"], dup))
             continue
         seen_content[rec["content_id"]] = rec["source"]
         records.append(rec)
@@ -225,26 +263,54 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
     return report
 
 
+def _record_problem(rec: Any) -> str:
+    """Why a parsed corpus line is not an article record ("" when it is one)."""
+    if not isinstance(rec, dict):
+        return "not a JSON object"
+    segs = rec.get("segments")
+    if not isinstance(rec.get("article_id"), str) or not isinstance(segs, list) or "title" not in rec:
+        return "an article record needs article_id, title and segments"
+    if not all(isinstance(s, list) and len(s) == 2 and all(isinstance(x, str) for x in s) for s in segs):
+        return "segments must be [text, kind] pairs"
+    sids = rec.get("sentence_ids")
+    if sids is not None and (not isinstance(sids, list) or len(sids) != len(segs)):
+        return "sentence_ids must match segments"
+    return ""
+
+
 def iter_corpus_records(project: Project) -> Iterator[dict[str, Any]]:
-    """Article records of the corpus cache (empty if not ingested yet).
+    """Article records of the corpus cache `.cache/corpus.jsonl` (empty if not ingested yet).
 
     Each: article_id, source (path in seeds/, `#row` for table rows), file, title, given_id, content_id,
-    segments ([text, kind] in order) and sentence_ids (parallel to segments).
+    segments ([text, kind] in order) and sentence_ids (parallel to segments). Raises DamagedCache naming the
+    file and line when a line is not such a record (a truncated or edited file); `ingest` rebuilds the file
+    from seeds/, and `load_corpus` does so by itself.
     """
+    path = project.corpus_path
     try:
-        fh = open(project.corpus_path, encoding="utf-8")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except FileNotFoundError:
         return
+    fix = f"it is rebuilt from seeds/ by `python -m label_app ingest --project {project.root}`"
     with fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                rec.setdefault("source", "")
-                rec.setdefault("file", source_file(rec["source"]))
-                rec.setdefault("content_id", "")
-                if "sentence_ids" not in rec:  # written without ids (older cache): position ids
-                    rec["sentence_ids"] = [sentence_id_for(rec["article_id"], i) for i in range(len(rec["segments"]))]
-                yield rec
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)  # bytes: decoded as UTF-8 (UnicodeDecodeError is a ValueError)
+            except ValueError as exc:
+                why = (f"not JSON: {exc.msg} at character {exc.colno}" if isinstance(exc, json.JSONDecodeError)
+                       else "not UTF-8")
+                raise DamagedCache(path, n, why, fix) from None
+            problem = _record_problem(rec)
+            if problem:
+                raise DamagedCache(path, n, problem, fix)
+            rec.setdefault("source", "")
+            rec.setdefault("file", source_file(rec["source"]))
+            rec.setdefault("content_id", "")
+            if "sentence_ids" not in rec:  # written without ids (older cache): position ids
+                rec["sentence_ids"] = [sentence_id_for(rec["article_id"], i) for i in range(len(rec["segments"]))]
+            yield rec
 
 
 @lru_cache(maxsize=8)
@@ -262,12 +328,16 @@ def load_corpus(project: Project, refresh: bool = True) -> pd.DataFrame:
     """All segments of the corpus, one row each: sentence_id, article_id, position, n_in_article, text,
     kind, title (the article's first heading), source (path in seeds/) and file (the file's name).
 
-    With `refresh`, seeds/ is ingested first (incremental: unchanged files are not read again).
+    With `refresh`, seeds/ is ingested first (incremental: unchanged files are not read again); a damaged
+    corpus cache (DamagedCache) is rebuilt from seeds/ whatever `refresh` says.
     """
     if refresh or not project.corpus_path.exists():
         ingest(project)
-    st = project.corpus_path.stat()
-    return load_corpus_frame(str(project.corpus_path), st.st_mtime_ns)
+    try:
+        return load_corpus_frame(str(project.corpus_path), project.corpus_path.stat().st_mtime_ns)
+    except DamagedCache:
+        ingest(project)
+        return load_corpus_frame(str(project.corpus_path), project.corpus_path.stat().st_mtime_ns)
 
 
 __all__ = [

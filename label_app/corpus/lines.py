@@ -2,7 +2,8 @@
 
 An article is read line by line first (a line break always ends a unit). Each non-empty line is a
 `KIND_SENTENCE` line (split further into sentences), a `KIND_HEADING` (short, without sentence-final
-punctuation) or a `KIND_META` line (dateline, id/date field, boilerplate). A line is sentence-final when,
+punctuation) or a `KIND_META` line (dateline, id/date field, boilerplate); an article with no sentence line has its headings
+read as sentences (`classify_lines`). A line is sentence-final when,
 after any closing quotes and brackets of any style, it ends in sentence-final punctuation of any script.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from ..textnorm import normalise_text
 
@@ -104,6 +106,20 @@ def classify_line(line: str) -> str:
     return KIND_SENTENCE
 
 
+def classify_lines(lines: Sequence[str]) -> list[str]:
+    """The kinds of one article's lines (`split_lines`), parallel to `lines`: `classify_line` of each, except
+    that in an article with no sentence line at all, its heading lines are sentence lines.
+
+    Text given as a unit to label (a claim, tweet or headline in a table row, a one-line file, a row of short
+    lines without punctuation) is never left with nothing to label; a heading stays a heading wherever the
+    article has a sentence line too ("Border trade deal" above "Iran and Iraq signed a deal.").
+    """
+    kinds = [classify_line(line) for line in lines]
+    if KIND_SENTENCE not in kinds:
+        kinds = [KIND_SENTENCE if k == KIND_HEADING else k for k in kinds]
+    return kinds
+
+
 def _continues(prev: str, nxt: str) -> bool:
     """A line broken mid-sentence (next line starts lower-case, previous one is long and unfinished)."""
     return (
@@ -130,5 +146,6 @@ def split_lines(text: str) -> list[str]:
 
 __all__ = [
     "HEADING_MAX_WORDS", "KIND_HEADING", "KIND_META", "KIND_SENTENCE", "SENTENCE_FINAL", "classify_line",
+    "classify_lines",
     "ends_sentence", "has_words", "split_lines", "word_count",
 ]

@@ -32,12 +32,14 @@ from typing import Any
 
 from ..errors import BadInput
 from ..project import Project
-from .lines import KIND_META, KIND_SENTENCE, classify_line, has_words, split_lines
+from .lines import KIND_META, KIND_SENTENCE, classify_lines, has_words, split_lines
 
 # spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
-SEGMENTER_NAME = "pysbd-0.3-news-8"
+SEGMENTER_NAME = "pysbd-0.3-news-9"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
+LINE_RULES = "lines-2"
+"""Names the line rules (`lines.classify_lines`), which a spaCy pipeline's segmentation uses too."""
 
 _UNAMBIGUOUS_FINAL = "。！？｡﹒﹗﹖؟۔।॥։።။។‼⁇⁈⁉"
 _UNAMBIGUOUS_RE = re.compile(f"[{_UNAMBIGUOUS_FINAL}]")
@@ -296,8 +298,8 @@ def sentence_kind(text: str) -> str:
 def segment_text(text: str) -> list[Segment]:
     """The segments of one article with the default (pysbd) segmentation."""
     segs: list[Segment] = []
-    for line in split_lines(text):
-        kind = classify_line(line)
+    lines = split_lines(text)
+    for line, kind in zip(lines, classify_lines(lines), strict=True):
         if kind != KIND_SENTENCE:
             segs.append(Segment(line, kind))
             continue
@@ -347,8 +349,8 @@ def _segment_with_spacy(texts: Iterable[str], nlp: Any) -> list[list[Segment]]:
     blocks: list[str] = []
     for text in texts:
         items: list[tuple[str, str]] = []
-        for line in split_lines(text):
-            kind = classify_line(line)
+        lines = split_lines(text)
+        for line, kind in zip(lines, classify_lines(lines), strict=True):
             if kind == KIND_SENTENCE:
                 for piece in _pieces(line):
                     items.append(("", str(len(blocks))))
@@ -382,7 +384,7 @@ def segment_articles(texts: Iterable[str], nlp: Any | None = None) -> list[list[
 
 def segmenter_name(nlp_name: str | None) -> str:
     """The name stored with a corpus: pysbd rules, or the spaCy pipeline used instead."""
-    return f"spacy:{nlp_name}" if nlp_name else SEGMENTER_NAME
+    return f"spacy:{nlp_name}:{LINE_RULES}" if nlp_name else SEGMENTER_NAME
 
 
 __all__ = [
