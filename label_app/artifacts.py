@@ -51,6 +51,18 @@ class Confusion(TypedDict):
     matrix: list[list[int]]  # rows: gold label, columns: predicted label, in `labels` order
 
 
+class SelfTraining(TypedDict):
+    """What self-training did for one task (metrics written before it existed lack the block; older blocks lack
+    `reason` and the CV figures)."""
+
+    tried: bool
+    chosen: bool
+    unlabelled_sentences: int
+    reason: NotRequired[str | None]  # why it was not tried (None when it was)
+    cv_plain: NotRequired[float]  # the selection score (macro-F1 or F_avg) without and with self-training
+    cv_self_trained: NotRequired[float]
+
+
 class TaskMetrics(TypedDict):
     """One task in metrics.json; a skipped task has `trained` False, `skipped` and the counts only."""
 
@@ -64,6 +76,9 @@ class TaskMetrics(TypedDict):
     per_class: NotRequired[dict[str, ClassScores]]
     confusion: NotRequired[Confusion]
     calibration: NotRequired[dict[str, float]]
+    chosen_features: NotRequired[str]  # the chosen family member, readable ("TF-IDF + wordllama embedding, ...")
+    self_training: NotRequired[SelfTraining]
+    cv: NotRequired[dict[str, Any]]  # folds, grouping and the selection measure ("... F_avg ..." or macro-F1)
 
 
 class Metrics(TypedDict):

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, make_project, run_cli
 from streamlit.testing.v1 import AppTest
 
-from label_app import activity, artifacts, store
+from label_app import activity, artifacts, metrics_view, store
 from label_app.corpus import KIND_SENTENCE, load_corpus
 from label_app.project import Project
 from label_app.schema import load_schema
@@ -150,3 +150,71 @@ def test_windows_count_back_from_the_latest_label() -> None:
     assert timing.values.tolist() == [["ana", 2, 4.0, 4.8, 900]]  # bo's unreadable seconds are not timed
     with pytest.raises(ValueError, match="unknown window 'week'"):
         activity.window_start(actions["time"], "week")
+
+
+# ---------------------------------------------------------------- replay 17 #10: empty charts, the chosen model
+
+def _task(**extra: object) -> dict:
+    return {"trained": True, "n_sentences": 40, "n_ties": 0, "class_counts": {}, "macro_f1": 0.5, "accuracy": 0.5,
+            "per_class": {}, "confusion": {"labels": [], "matrix": []}, **extra}
+
+
+def test_model_choice_reads_the_member_and_self_training_of_new_and_old_metrics() -> None:
+    member = "TF-IDF + wordllama embedding"
+    metrics = {"labels_version": 3, "tasks": {
+        "topic": _task(chosen_features=f"{member}, self-trained on unlabelled corpus sentences",
+                       self_training={"tried": True, "chosen": True, "unlabelled_sentences": 975, "reason": None,
+                                      "cv_plain": 0.7861, "cv_self_trained": 0.7949}),
+        "stance": _task(chosen_features=member, cv={"selection": "pooled out-of-fold F_avg (mean F1 of favor and "
+                                                                 "against)"},
+                        self_training={"tried": True, "chosen": False, "unlabelled_sentences": 1,
+                                       "cv_plain": 0.5, "cv_self_trained": 0.25}),
+        "genre": _task(chosen_features=member, self_training={
+            "tried": False, "chosen": False, "unlabelled_sentences": 12,
+            "reason": "12 unlabelled corpus sentences (at least 200 needed)"}),
+        "old": _task(chosen_features=member, self_training={"tried": False, "chosen": False,
+                                                            "unlabelled_sentences": 0}),
+        "older": _task(),
+        "skipped": {"trained": False, "n_sentences": 3, "n_ties": 0, "class_counts": {},
+                    "skipped": "3 gold labels (at least 10 needed)"},
+    }}
+    assert {t: metrics_view.model_choice(metrics, t) for t in metrics["tasks"]} == {
+        "topic": [f"Chosen: {member}, self-trained on unlabelled corpus sentences",
+                  "Self-training: tried on 975 unlabelled corpus sentences, chosen (cross-validated macro-F1 0.795 "
+                  "against 0.786 without)"],
+        "stance": [f"Chosen: {member}",
+                   "Self-training: tried on 1 unlabelled corpus sentence, not chosen (cross-validated F_avg 0.250 "
+                   "against 0.500 without)"],
+        "genre": [f"Chosen: {member}",
+                  "Self-training: not tried (12 unlabelled corpus sentences (at least 200 needed))"],
+        "old": [f"Chosen: {member}", "Self-training: not tried"],
+        "older": [],
+        "skipped": ["Not trained: 3 gold labels (at least 10 needed)"],
+    }
+    assert metrics_view.model_choice(metrics, "absent") == []
+
+
+def test_dashboard_shows_each_task_s_chosen_member_and_self_training(trained: Project,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page(trained, "views/dashboard.py", monkeypatch)
+    metrics = json.loads((trained.models_dir / model_id(trained) / "metrics.json").read_text())
+    captions = [c.value for c in at.caption]
+    for task in ("topic", "stance"):
+        block = metrics["tasks"][task]
+        assert md_escape(f"Chosen: {block['chosen_features']}") in captions
+        want = metrics_view.model_choice(metrics, task)
+        assert len(want) == 2 and want[1].startswith("Self-training: ")
+        assert md_escape(want[1]) in captions
+
+
+def test_a_task_without_labels_gets_a_message_not_an_empty_chart(project: Project,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    schema = load_schema(project.schema_path)
+    corpus = load_corpus(project)
+    sid, text, aid = corpus[corpus["kind"] == KIND_SENTENCE][["sentence_id", "text", "article_id"]].iloc[0]
+    store.append_label(project, schema, store.LabelRow(sid, text, "ana", topic="trade", article_id=aid))
+    at = open_page(project, "views/dashboard.py", monkeypatch)
+    captions = [c.value for c in at.caption]
+    assert "No stance labels yet." in captions and "No topic labels yet." not in captions
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2  # the topic counts and the progress line; no stance chart

@@ -17,6 +17,7 @@ from label_app.metrics_view import (
     load_curve,
     load_metrics,
     macro_f1,
+    model_choice,
     per_class_frame,
 )
 from label_app.project import Project
@@ -30,7 +31,7 @@ from label_app.review import (
 )
 from label_app.schema import TASKS
 from label_app.table_view import show_table
-from label_app.ui import annotator_from_url, current_model, require, workspace
+from label_app.ui import annotator_from_url, current_model, md_escape, require, workspace
 from label_app.wording import plural
 from label_app.workspace import label_counts
 
@@ -45,6 +46,10 @@ def _labels(ws) -> None:  # noqa: ANN001
     cols = st.columns(2)
     for col, task in zip(cols, TASKS, strict=True):
         data = counts[counts["task"] == task]
+        if not data["count"].sum():
+            # an all-zero bar chart is an empty frame with a "0.000000" tick: say it instead
+            col.caption(f"No {task} labels yet.")
+            continue
         chart = alt.Chart(data).mark_bar().encode(
             x=alt.X("count:Q", title="labels"), y=alt.Y("label:N", sort=list(data["label"]), title=task),
             tooltip=["label", "count"])
@@ -141,6 +146,8 @@ def _model(ws, model) -> None:  # noqa: ANN001
             f1 = macro_f1(metrics, task)
             st.markdown(f"**{task.capitalize()}**" + (f" — macro-F1 {f1:.2f}" if f1 is not None else
                                                       " — not trained"))
+            for line in model_choice(metrics, task):
+                st.caption(md_escape(line))
             left, right = st.columns(2)
             data = scores[scores["task"] == task]
             if not data.empty:
