@@ -10,7 +10,7 @@ import shutil
 import pytest
 from conftest import REPO, run_cli
 
-from label_app.corpus import ingest, iter_corpus_records, load_corpus
+from label_app.corpus import CORPUS_FORMAT, SEGMENTER_NAME, ingest, iter_corpus_records, load_corpus
 from label_app.errors import DamagedCache
 from label_app.jobs import read_status, status_path
 
@@ -77,7 +77,9 @@ def test_train_on_a_damaged_corpus_cache_says_one_line_not_a_traceback(labelled)
 
 
 @pytest.mark.parametrize("content", ["", '{"__format__": 2, "segmenter": "x", "000_5719b8656de3c067.txt": {"si',
-                                     "[]", '{"000_5719b8656de3c067.txt": 3}', "\xff\xfe"])
+                                     "[]", "\xff\xfe",
+                                     json.dumps({"__format__": CORPUS_FORMAT, "segmenter": SEGMENTER_NAME,
+                                                 "000_5719b8656de3c067.txt": 3})])
 def test_a_damaged_ingest_file_index_means_every_file_is_read_again(labelled, content):
     before = _records(labelled)
     labelled.ingest_cache_path.write_bytes(content.encode("latin-1"))
