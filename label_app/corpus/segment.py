@@ -339,7 +339,7 @@ def spacy_model_name(project: Project | None = None) -> str | None:
     if project is not None and project.settings_path.exists():
         try:
             return json.loads(project.settings_path.read_text("utf-8")).get("spacy_model") or None
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # unreadable, or not a JSON object: settings.py reports it
             return None
     return None
 
