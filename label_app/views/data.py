@@ -36,7 +36,7 @@ def _import_labels(ws) -> None:  # noqa: ANN001 - callback of the "Import labels
         return
     who = (st.session_state.get("data_import_who") or "").strip()
     try:
-        rep = import_upload(ws.project, ws.schema, up.name, up.getvalue(), who, ws.text_index())
+        rep = import_upload(ws.project, ws.schema, up.name, up.getvalue(), who, ws.corpus)
     except LabelAppError as exc:
         st.session_state[IMPORT_RESULT] = ("error", str(exc), None)
         return
@@ -130,6 +130,8 @@ def _upload_articles(ws) -> None:  # noqa: ANN001
     for c in checks:
         if c.refused:
             st.error(f"{c.name}: not added: {c.reason}")
+        for note in c.notes:
+            st.warning(md_escape(f"{c.name}: {note}"))
     replace: dict[str, str] = {}
     skip: set[str] = set()
     options = ["Replace that article", "Add as a new article", "Skip this file"]
@@ -170,7 +172,7 @@ def _upload_labels(ws) -> None:  # noqa: ANN001
     if rep is None:
         return
     for note in rep.notes:
-        st.info(note)
+        st.info(md_escape(note))
     if len(rep.problems) == 1 and rep.problems[0].row is None:  # the file as a whole: one line says it
         st.error(f"{rep.summary()}: {rep.problems[0].line()}")
         return
