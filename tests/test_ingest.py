@@ -257,6 +257,14 @@ def test_one_oversized_row_of_a_table_skips_only_that_row(empty_project, monkeyp
     empty_project.ingest_cache_path.write_text(json.dumps(cache), "utf-8")
     healed = ingest(empty_project)
     assert healed.skipped == [] and healed.articles == 3
+    # `ingest PATH` copies such a table into seeds/ (it is not refused) and the ingest that follows notes it
+    outside = empty_project.root / "incoming"
+    outside.mkdir()
+    (outside / "more.csv").write_text(f'text\n"{long}"\nBorder trade grew.\n', "utf-8")
+    copied = ingest(empty_project, [outside / "more.csv"])
+    assert copied.copied == ["more.csv"] and copied.refused == [] and copied.articles == 4
+    assert ("more.csv", "line 2: column 'text' holds 114 characters; the limit is 100 per cell; row skipped, the "
+                        "file's other rows were read") in copied.notes
 
 
 def test_cli_ingest_of_real_oversized_cell_and_article(empty_project):
