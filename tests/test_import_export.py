@@ -324,6 +324,33 @@ def test_data_page_import_names_every_article_of_a_shared_text(project, tmp_path
     assert [(r["sentence_id"], r["topic"]) for r in rows[7:]] == [(two_shared[0], "diplomacy")]
 
 
+def test_data_page_shows_many_notes_as_one_table(project, monkeypatch):
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    for f in project.seeds_dir.iterdir():
+        f.unlink()
+    texts = [f"Talks about {w} went well." for w in ("gas", "oil", "water", "rice", "wheat", "steel", "cars", "power",
+                                                      "pilgrims", "trucks", "wool", "dates")]
+    for name in ("one.txt", "two.txt"):  # the last sentence differs: identical articles are kept once
+        (project.seeds_dir / name).write_text(" ".join(texts) + f" This is {name}.\n", "utf-8")
+    monkeypatch.setenv("LABEL_APP_PROJECT", str(project.root))
+    at = AppTest.from_file(str(REPO / "label_app" / "app.py"), default_timeout=60)
+    at.query_params["annotator"] = "sara"
+    at.run()
+    at.switch_page("views/data.py").run()
+    data = ("text,topic,stance\n" + "".join(f"{t},trade,\n" for t in texts)).encode()
+    at.file_uploader(key="data_labels").set_value(("in.csv", data, "text/csv")).run()
+    at.button(key="data_import").click().run()
+    assert not at.exception
+    assert [re.sub(r"\\(.)", r"\1", i.value) for i in at.info] == ["12 notes on in.csv:"]
+    notes = at.dataframe[-1].value["note"].tolist()
+    assert len(notes) == 12 and notes[11] == (f"in.csv: row 13: the text {texts[11]!r} is in 2 articles (one.txt, "
+                                              "two.txt): the label was added to each")
+    assert at.success[0].value == "Imported 24 labels (annotators: import; 12 matched corpus sentences)."
+
+
 def test_a_label_imported_before_its_text_came_in_two_articles_is_reported_with_them(empty_project, schema):
     """Ingestion cannot add labels: a label imported for a text not yet in the corpus attaches at ingest to the
     one sentence with its text; when two articles then hold it, it stays an orphan that names both."""
