@@ -385,3 +385,12 @@ def test_an_oversized_cell_is_one_row_problem_and_the_rest_is_checked(project, s
         "sanctions_us, politics, society, other)",
     ]
     assert rep.rows == 0 and (project.log_path.read_bytes() if project.log_path.exists() else b"") == before
+
+
+def test_no_note_says_a_label_was_added_when_nothing_was(project, schema, tmp_path):
+    from label_app.cli import corpus_index
+
+    shared_text_project(project)
+    f = _write(tmp_path / "in.csv", f"text,topic,stance\n{SHARED},trade,\nOther.,weather,\n")
+    rep = store.import_labels(project, schema, f, corpus_index=corpus_index(project), name="in.csv")
+    assert rep.rows == 0 and rep.notes == [] and [p.row for p in rep.problems] == [3]

@@ -313,6 +313,7 @@ def import_labels(
         file_format = _format_of(name, fmt)
         legacy: bool | None = None
         bad_rows: list[RowProblem] = []  # rows the table reader refused; the reader goes on, so all are named
+        shared: list[str] = []  # notes on texts found in several sentences: given when the import is done
         for n, rec in _records(source, file_format, name, report.notes, bad_rows):
             for c in rec:
                 if c not in header:
@@ -341,7 +342,7 @@ def import_labels(
                 continue
             targets = [h for h in found if h.article_id == row.article_id] or found
             if len(targets) > 1:
-                report.notes.append(_several_note(name, n, targets[0].text, targets))
+                shared.append(_several_note(name, n, targets[0].text, targets))
             for hit in targets:
                 parsed.append((n, replace(row, sentence_id=hit.sentence_id, text=hit.text,
                                           article_id=row.article_id if len(targets) == 1 and row.article_id
@@ -357,6 +358,7 @@ def import_labels(
     if report.problems:
         report.problems.sort(key=lambda p: -1 if p.row is None else p.row)  # in file order
         return report
+    report.notes += shared
     with store_lock(project, exclusive=True):
         log = read_log(project).rows
         current = latest_rows(log)
