@@ -171,6 +171,12 @@ NOT_INGESTED = ("the corpus is not ingested, so there are no unlabelled sentence
                 "`python -m label_app ingest`, or start the app, then train again)")
 
 
+def _not_ingested(project: Project) -> bool:
+    """seeds/ holds files but there is no corpus cache (a fresh clone of a project: .cache/ is not in git)."""
+    return (not project.corpus_path.exists() and project.seeds_dir.is_dir()
+            and any(p.is_file() for p in project.seeds_dir.rglob("*")))
+
+
 class CorpusChanged(LabelAppError):
     """A self-trained model's unlabelled corpus sentences are no longer the corpus's."""
 
@@ -269,7 +275,7 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
         st = fit.metrics["self_training"]
         if st["tried"]:
             st["unlabelled_sha256"] = _texts_sha(unlabelled)  # what `train curve` and `errors` check against
-        elif not project.corpus_path.exists() and st["reason"].startswith("0 unlabelled"):
+        elif st["reason"].startswith("0 unlabelled") and _not_ingested(project):
             st["reason"] = NOT_INGESTED
             fit.metrics.setdefault("notes", []).append(f"self-training not tried: {NOT_INGESTED}")
         tasks[task.name]["seconds"] = round(time.perf_counter() - task_started, 3)
