@@ -24,10 +24,12 @@ def setup_warnings() -> None:
     warnings.simplefilter("always", store.TornRowWarning)
 
 
-def corpus_index(project: Project) -> dict[str, tuple[str, str]]:
-    """Sentence text -> (sentence_id, article_id) for the current corpus."""
-    df = load_corpus(project)
-    return {t: (s, a) for t, s, a in zip(df["text"], df["sentence_id"], df["article_id"], strict=True)}
+def corpus_index(project: Project) -> dict[str, list[store.CorpusSentence]]:
+    """Normalised sentence text -> every corpus sentence with it, for the current corpus (the Data page's
+    index too: `dataops.corpus_index`)."""
+    from .dataops import corpus_index as index_of
+
+    return index_of(load_corpus(project))
 
 
 def cmd_ingest(project: Project, paths: list[str]) -> int:

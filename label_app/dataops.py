@@ -19,6 +19,7 @@ from .corpus import (
     iter_corpus_records,
     near_duplicates,
     replace_in_seeds,
+    row_skipped_note,
     safe_filename,
     save_into_seeds,
     segment_text,
@@ -26,6 +27,7 @@ from .corpus import (
 from .errors import BadInput, LabelAppError
 from .project import Project
 from .schema import Schema
+from .tables import RowProblem
 
 MAX_LABEL_FILE_BYTES = 20 * 1024 * 1024
 DIFF_COLUMNS = ["change", "sentence_id", "annotator", "before", "after", "text"]
@@ -59,19 +61,27 @@ def diff_table(a: list[dict[str, str]], b: list[dict[str, str]]) -> tuple[str, p
     return summary, pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
 
+def corpus_index(corpus: pd.DataFrame) -> dict[str, list[store.CorpusSentence]]:
+    """Normalised text -> every corpus sentence with it (`store.corpus_sentence_index`), from a corpus frame
+    (`corpus.load_corpus`: text, sentence_id, article_id, source). The one index of label imports, for the
+    CLI and the Data page alike."""
+    return store.corpus_sentence_index(zip(corpus["text"], corpus["sentence_id"], corpus["article_id"],
+                                           corpus["source"], strict=True))
+
+
 def import_upload(project: Project, schema: Schema, name: str, data: bytes, annotator: str | None,
-                  corpus_index: dict[str, tuple[str, str]]) -> store.ImportReport:
+                  corpus: pd.DataFrame) -> store.ImportReport:
     """Import an uploaded label file (CSV or JSONL) with the CLI's checks; problems name the uploaded file.
 
-    Returns the ImportReport (nothing written when `report.problems`); raises LabelAppError for a file over
-    the size limit.
+    `corpus`: the corpus frame its texts are matched to (`corpus_index`). Returns the ImportReport (nothing
+    written when `report.problems`); raises LabelAppError for a file over the size limit.
     """
     clean = safe_filename(name or "labels.csv")
     if len(data) > MAX_LABEL_FILE_BYTES:
         raise LabelAppError(f"{clean}: file too large ({len(data) / 1e6:.1f} MB; the limit is "
                             f"{MAX_LABEL_FILE_BYTES // (1024 * 1024)} MB)")
-    return store.import_labels(project, schema, data, annotator=annotator or None, corpus_index=corpus_index,
-                               name=clean)
+    return store.import_labels(project, schema, data, annotator=annotator or None,
+                               corpus_index=corpus_index(corpus), name=clean)
 
 
 @dataclass
@@ -83,6 +93,8 @@ class UploadCheck:
     reason: str = ""  # why it is refused ('' when accepted)
     articles: int = 0
     duplicates: list[NearDuplicate] = field(default_factory=list)
+    # rows of an accepted table that ingestion will leave out, one line each (`line 3: column 'text' holds ...`)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def refused(self) -> bool:
@@ -94,7 +106,8 @@ def check_uploads(project: Project, files: list[tuple[str, bytes]],
     """Check uploaded (name, bytes) pairs the way ingestion reads files, before anything is saved.
 
     A file ingestion would skip (unsupported type, larger than `max_bytes` for .txt/.md, empty, binary,
-    broken table, no rows with text) is refused with ingestion's reason; an accepted single-article file is
+    broken table, no rows with text) is refused with ingestion's reason; the rows of an accepted table that
+    ingestion will leave out are listed in `notes` with ingestion's words; an accepted single-article file is
     compared with the corpus (`corpus.near_duplicates`).
     """
     corpus = None
@@ -106,13 +119,15 @@ def check_uploads(project: Project, files: list[tuple[str, bytes]],
             check.reason = f"too large ({len(data) / 1e6:.1f} MB; the limit is {max_bytes / 2 ** 20:.0f} MiB)"
             out.append(check)
             continue
+        left_out: list[RowProblem] = []
         try:
-            arts, _enc = check_upload(clean, data)
+            arts, _enc = check_upload(clean, data, left_out)
         except BadInput as exc:
             check.reason = str(exc).split(": ", 1)[-1]
             out.append(check)
             continue
         check.articles = len(arts)
+        check.notes = [row_skipped_note(p) for p in left_out]
         if corpus is None:
             corpus = list(iter_corpus_records(project))
         sentences = [s.text for s in segment_text(arts[0].text) if s.kind == KIND_SENTENCE] if len(arts) == 1 else []

@@ -254,7 +254,8 @@ def run_job(project: Project, job_id: str, started_by: str = "") -> JobStatus:
         total = _count_sentences(project)
         report = prelabel(project, model_id=new_id, on_progress=_prelabel_reporter(rep, total))
         _switch(project, previous, new_id, current_model_id, set_current)
-        made = "reused (labels, schema and settings unchanged since it was trained)" if result.reused else "trained"
+        made = ("reused (labels, schema, settings and the corpus's unlabelled sentences unchanged since it was "
+                "trained)" if result.reused else "trained")
         rep.update(state="done", stage="done", progress=1.0, finished=_now(),
                    message=f"Model {new_id} {made} on labels v{result.labels_version:04d} and "
                            f"{plural(report.sentences, 'sentence')} pre-labeled in {time.perf_counter() - started:.0f} s; "

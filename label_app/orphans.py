@@ -30,22 +30,29 @@ class Orphan:
     stance: str
     text: str
     file: str
+    # sources in seeds/ of the articles whose sentences have this label's text when there are several (a label
+    # of no article cannot say which it meant, so it attached to none)
+    matches: tuple[str, ...] = ()
 
 
 def find_orphans(labels: Iterable[Mapping[str, str]], corpus_ids: set[str] | Mapping[str, object],
-                 article_files: Mapping[str, str]) -> list[Orphan]:
+                 article_files: Mapping[str, str], several: Mapping[str, Sequence[str]] | None = None
+                 ) -> list[Orphan]:
     """Labels (current, action 'label') whose sentence_id is not a corpus segment id.
 
     `corpus_ids`: the corpus's sentence ids; `article_files`: article id (now or earlier) -> its source
-    file inside seeds/, for the report. Sorted by file, then text, then annotator.
+    file inside seeds/, for the report; `several`: normalised text -> sources of the articles holding it,
+    for texts of labels left unattached because several sentences have them (`ids.IdAssignment.ambiguous`).
+    Sorted by file, then text, then annotator.
     """
     out = []
     for lab in labels:
         if lab.get("action", "label") != "label" or lab["sentence_id"] in corpus_ids:
             continue
+        matches = tuple((several or {}).get(normalise_text(lab.get("text", "")), ())) if several else ()
         out.append(Orphan(lab["sentence_id"], lab.get("article_id", ""), lab.get("annotator", ""),
                           lab.get("topic", ""), lab.get("stance", ""), lab.get("text", ""),
-                          article_files.get(lab.get("article_id", ""), "")))
+                          article_files.get(lab.get("article_id", ""), ""), matches))
     return sorted(out, key=lambda o: (o.file, o.text, o.annotator))
 
 
@@ -61,16 +68,28 @@ def summarise(orphans: Sequence[Orphan], limit: int = 50) -> list[str]:
     n = len(orphans)
     lines = [f"{n} label{'s' if n != 1 else ''} orphaned: the sentence's text is no longer in its article, or "
              "was never in the corpus (kept in the log; re-attach or drop them in Browse > Orphaned labels)"]
-    per_file = Counter(o.file or ("(article no longer in seeds/)" if o.article_id
+    per_file = Counter(o.file or ("(no article: its text is in several articles)" if o.matches
+                                  else "(article no longer in seeds/)" if o.article_id
                                   else "(no article: imported for a text not in the corpus)") for o in orphans)
     lines += [f"  orphaned in {f}: {c}" for f, c in sorted(per_file.items())]
     for o in orphans[:limit]:
         text = o.text if len(o.text) <= 80 else o.text[:77] + "..."
         lines.append(f"  orphan: {o.file or '?'}: {o.sentence_id} ({o.annotator}: {o.topic or '-'} / "
-                     f"{o.stance or '-'}): {text}")
+                     f"{o.stance or '-'}): {text}" + (f" [not attached: {_matches(o.matches)}]" if o.matches else ""))
     if n > limit:
         lines.append(f"  ... and {n - limit} more (see Browse > Orphaned labels)")
     return lines
+
+
+def _matches(sources: Sequence[str]) -> str:
+    """`its text is in 2 articles (one.txt, two.txt 2 times); re-attach it in Browse`."""
+    counts = Counter(sources)
+    names = [s if k == 1 else f"{s} {k} times" for s, k in counts.items()]
+    if len(names) > 5:
+        names = names[:5] + [f"{len(names) - 5} more"]
+    where = (f"is {len(sources)} sentences of one article ({sources[0]})" if len(counts) == 1
+             else f"is in {len(counts)} articles ({', '.join(names)})")
+    return f"its text {where}; re-attach it to the right one in Browse > Orphaned labels"
 
 
 def suggest_sentence(orphan_text: str, candidates: Sequence[tuple[str, str]]) -> tuple[str, float] | None:

@@ -10,7 +10,9 @@ Every table goes through the same three steps, so the same file gets the same an
   a blank or duplicate name is refused with one line naming it, e.g.
   `labels.csv: duplicate column 'topic' (columns 2 and 4)`.
 * **Rows** (`iter_rows`): streamed, each with the line number a person would count (the CSV line where the
-  record starts; the JSONL line), as a dict of column name -> cell text.
+  record starts; the JSONL line), as a dict of column name -> cell text. A bad row (a cell over the limit,
+  more cells than the header, a JSONL line that is not an object) is a `RowProblem` naming file, line and
+  column; callers that pass a `skipped` list get the other rows all the same.
 
 Limits, the same for every reader: a table file may be up to `MAX_TABLE_BYTES` (1 GiB); one cell (for
 example an article's text) may be up to `MAX_CELL_CHARS` characters, the same as the per-article file
@@ -26,7 +28,9 @@ import io
 import json
 import os
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -40,9 +44,10 @@ MAX_CELL_CHARS = MAX_ARTICLE_BYTES
 """Largest cell of any table, in characters: an article's text in a table may be as large as an article file."""
 TABLE_FORMATS = ("csv", "jsonl")
 
-# csv's own default (131,072 characters) would refuse an article cell well under the documented limit
-if csv.field_size_limit() < MAX_CELL_CHARS:
-    csv.field_size_limit(MAX_CELL_CHARS)
+# csv's own default (131,072 characters) would refuse an article cell well under the documented limit; cells over
+# MAX_CELL_CHARS are found before the csv module sees them (`_csv_records`)
+if csv.field_size_limit() < 2 * MAX_CELL_CHARS:
+    csv.field_size_limit(2 * MAX_CELL_CHARS)
 
 _SNIFF = 65536
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -189,38 +194,199 @@ def _cell_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _check_cells(row: dict[str, str], where: str, error: type[LabelAppError]) -> None:
+@dataclass(frozen=True)
+class RowProblem:
+    """One row a table reader left out, and why: `file` (as the caller named it), `line` (where the row starts,
+    as a person counts), `column` (the column at fault, "" for the whole row) and a one-line `message` without
+    the file and line, e.g. `column 'text' holds 21,000,001 characters; the limit is 20,971,520 per cell`."""
+
+    file: str
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: line {self.line}: {self.message}"
+
+
+def _row_problem(problem: RowProblem, skipped: list[RowProblem] | None, error: type[LabelAppError]) -> None:
+    """Report a bad row: kept in `skipped` (the reader goes on with the next row) or, without a list, raised."""
+    if skipped is None:
+        raise error(str(problem))
+    skipped.append(problem)
+
+
+def _oversized(row: dict[str, str], limit: int) -> tuple[str, int] | None:
     for k, v in row.items():
-        if len(v) > MAX_CELL_CHARS:
-            raise error(f"{where}: column {k!r} holds {len(v):,} characters; the limit is "
-                        f"{MAX_CELL_CHARS:,} per cell")
+        if len(v) > limit:
+            return k, len(v)
+    return None
 
 
-def _csv_rows(lines: TextIO, display: str, required: Sequence[str],
-              error: type[LabelAppError]) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.reader(lines, strict=True)
-    end = 0  # physical line where the previous record ended
+def _too_large(column: str, size: int, limit: int) -> str:
+    return f"column {column!r} holds {size:,} characters; the limit is {limit:,} per cell"
+
+
+_CELL_END = re.compile(r"[,\r\n]")
+
+
+class _RecordScan:
+    """Follows one CSV record of the csv module's default dialect (`,` between cells, `"` around a cell, `""`
+    for a quote inside one) over its physical lines, without keeping them: whether the record has ended and
+    the length of each cell so far. It finds the end of a record whose cell is over the limit, which the csv
+    module cannot do (it stops with "field larger than field limit" mid-record and loses its place)."""
+
+    __slots__ = ("at_start", "cells", "done", "quoted")
+
+    def __init__(self) -> None:
+        self.cells = [0]
+        self.quoted = False
+        self.at_start = True
+        self.done = False
+
+    def feed(self, line: str) -> None:
+        cells = self.cells
+        i, n = 0, len(line)
+        while i < n:
+            if self.quoted:
+                j = line.find('"', i)
+                if j < 0:  # the line break belongs to the quoted cell
+                    cells[-1] += n - i
+                    return
+                cells[-1] += j - i
+                if line.startswith('"', j + 1):
+                    cells[-1] += 1
+                    i = j + 2
+                else:
+                    self.quoted = False
+                    i = j + 1
+                continue
+            if self.at_start and line[i] == '"':
+                self.quoted, self.at_start = True, False
+                i += 1
+                continue
+            self.at_start = False
+            m = _CELL_END.search(line, i)
+            j = n if m is None else m.start()
+            cells[-1] += j - i
+            if m is None:
+                break
+            if line[j] == ",":
+                cells.append(0)
+                self.at_start = True
+                i = j + 1
+                continue
+            self.done = True  # a line break outside quotes ends the record
+            return
+        if not self.quoted:
+            self.done = True  # the file's last line, without a line break
+
+
+class _Records:
+    """The physical lines of a CSV text, for one csv.reader, with each record's first line number in `starts`
+    (the record the reader returns next is `starts[0]`). A record with a cell over `limit` is read to its end
+    (`_RecordScan`) but never given to the csv module: it goes to `oversized` as (start line, cell sizes). So
+    one huge cell neither stops the file nor fills the memory, and every other record is parsed exactly as
+    the csv module parses it."""
+
+    def __init__(self, lines: TextIO, limit: int, display: str, error: type[LabelAppError]) -> None:
+        self.lines, self.limit, self.display, self.error = lines, limit, display, error
+        self.starts: deque[int] = deque()
+        self.oversized: list[tuple[int, list[int]]] = []
+        self.line = 0  # the last line read
+
+    def __iter__(self) -> Iterator[str]:
+        limit, starts = self.limit, self.starts
+        it = iter(self.lines)
+        n = 0
+        for line in it:
+            n += 1
+            if '"' not in line and len(line) <= limit:
+                starts.append(n)  # no quoting: the line is the whole record and no cell can be over the limit
+                yield line
+                continue
+            start = n
+            scan = _RecordScan()
+            kept: list[str] | None = []
+            total = 0
+            while True:
+                if scan.quoted and '"' not in line:
+                    scan.cells[-1] += len(line)  # a whole line inside a quoted cell
+                else:
+                    scan.feed(line)
+                total += len(line)
+                if kept is not None:
+                    if total > limit and max(scan.cells) > limit:  # no cell is longer than its record
+                        kept = None  # the record is over the limit: keep counting, stop holding it
+                    else:
+                        kept.append(line)
+                if scan.done:
+                    break
+                nxt = next(it, None)
+                if nxt is None:
+                    break
+                line = nxt
+                n += 1
+            self.line = n
+            if kept is None:
+                if not scan.done:
+                    raise self.error(f"{self.display}: line {start}: broken CSV: the quoted cell that starts on this "
+                                     "line is never closed")
+                self.oversized.append((start, scan.cells))
+                continue
+            starts.append(start)
+            yield from kept
+        self.line = n
+
+
+def _csv_rows(lines: TextIO, display: str, required: Sequence[str], error: type[LabelAppError],
+              skipped: list[RowProblem] | None) -> Iterator[tuple[int, dict[str, str]]]:
+    limit = MAX_CELL_CHARS  # read at call time
+    if csv.field_size_limit() < 2 * limit:
+        # Records reach the csv module only when every cell is within `limit` (`_Records` counts them); the
+        # margin covers any difference in counting, so its own "field larger than field limit" never fires.
+        csv.field_size_limit(2 * limit)
+    records = _Records(lines, limit, display, error)
+    reader = csv.reader(records, strict=True)
     header: list[str] | None = None
-    try:
-        for rec in reader:
-            start, end = end + 1, reader.line_num
-            if not rec or (len(rec) == 1 and not rec[0].strip() and header is None):
-                continue
+
+    def left_out() -> None:  # the records over the limit met before the one the reader returns next
+        for start, sizes in records.oversized:
+            col = next(i for i, size in enumerate(sizes) if size > limit)
             if header is None:
-                header = check_header(rec, display, error)
-                _missing(header, required, display, error)
-                continue
-            if not rec:
-                continue
-            if len(rec) > len(header):
-                raise error(f"{display}: line {start}: {len(rec)} cells but the header has {len(header)} columns")
-            row = dict(zip(header, rec, strict=False))
-            for name in header[len(rec):]:
-                row[name] = ""
-            _check_cells(row, f"{display}: line {start}", error)
-            yield start, row
-    except csv.Error as exc:
-        raise error(f"{display}: line {end + 1}: broken CSV: {exc}") from None
+                raise error(f"{display}: line {start}: the header's column {col + 1} holds {sizes[col]:,} "
+                            f"characters; the limit is {limit:,} per cell")
+            name = header[col] if col < len(header) else f"column {col + 1}"
+            _row_problem(RowProblem(display, start, name, _too_large(name, sizes[col], limit)), skipped, error)
+        records.oversized.clear()
+
+    while True:
+        try:
+            rec = next(reader, None)
+        except csv.Error as exc:
+            raise error(f"{display}: line {records.starts[0] if records.starts else records.line + 1}: broken "
+                        f"CSV: {exc}") from None
+        left_out()
+        if rec is None:
+            break
+        start = records.starts.popleft()
+        if not rec or (len(rec) == 1 and not rec[0].strip() and header is None):
+            continue
+        if header is None:
+            header = check_header(rec, display, error)
+            _missing(header, required, display, error)
+            continue
+        if len(rec) > len(header):
+            _row_problem(RowProblem(display, start, "", f"{len(rec)} cells but the header has {len(header)} "
+                                                        "columns"), skipped, error)
+            continue
+        row = dict(zip(header, rec, strict=False))
+        for name in header[len(rec):]:
+            row[name] = ""
+        if (big := _oversized(row, limit)) is not None:
+            _row_problem(RowProblem(display, start, big[0], _too_large(*big, limit)), skipped, error)
+            continue
+        yield start, row
     if header is None:
         raise error(f"{display}: empty table (no header line)")
 
@@ -229,28 +395,41 @@ class _Pairs(list):
     """A JSON object as its (key, value) pairs, so duplicate keys are seen instead of silently merged."""
 
 
-def _jsonl_rows(lines: TextIO, display: str, required: Sequence[str],
-                error: type[LabelAppError]) -> Iterator[tuple[int, dict[str, str]]]:
+def _jsonl_rows(lines: TextIO, display: str, required: Sequence[str], error: type[LabelAppError],
+                skipped: list[RowProblem] | None) -> Iterator[tuple[int, dict[str, str]]]:
+    limit = MAX_CELL_CHARS  # read at call time
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{display}: line {n}"
         if n == 1:
             line = line.lstrip("\ufeff")
+
+        def bad(message: str, column: str = "", n: int = n) -> None:
+            _row_problem(RowProblem(display, n, column, message), skipped, error)
+
         try:
             pairs = json.loads(line, object_pairs_hook=_Pairs)
         except ValueError as exc:
-            raise error(f"{where}: not valid JSON ({exc.msg})") from None
+            bad(f"not valid JSON ({exc.msg})")
+            continue
         if not isinstance(pairs, _Pairs):
             kind = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}.get(
                 type(pairs), "null")
-            raise error(f"{where}: needs a JSON object per line, got {kind}")
-        names = check_header([k for k, _ in pairs], where, error)
+            bad(f"needs a JSON object per line, got {kind}")
+            continue
+        try:
+            names = check_header([k for k, _ in pairs], f"{display}: line {n}", error)
+        except LabelAppError as exc:
+            bad(str(exc).removeprefix(f"{display}: line {n}: "))
+            continue
         row = {k: _cell_text(v) for k, (_, v) in zip(names, pairs, strict=True)}
         missing = [c for c in required if c not in row]
         if missing:
-            raise error(f"{where}: missing field(s) {', '.join(missing)}")
-        _check_cells(row, where, error)
+            bad(f"missing field(s) {', '.join(missing)}")
+            continue
+        if (big := _oversized(row, limit)) is not None:
+            bad(_too_large(*big, limit), big[0])
+            continue
         yield n, row
 
 
@@ -261,6 +440,7 @@ def iter_rows(
     required: Sequence[str] = (),
     error: type[LabelAppError] = BadInput,
     notes: list[str] | None = None,
+    skipped: list[RowProblem] | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Stream the rows of a .csv or .jsonl table as (line number, {column: cell text}).
 
@@ -270,8 +450,12 @@ def iter_rows(
     physical line where the record starts (a quoted cell may span lines), for JSONL the line. Column names
     pass `check_header`; `required` columns must be present (CSV: in the header; JSONL: in every object).
     Cells are the text as written (None/null -> "", JSON numbers as written by json.dumps); a row with more
-    cells than the header is refused, a shorter one is padded with "". Cells above MAX_CELL_CHARS are
-    refused. A non-UTF-8 encoding adds `encoding_note(...)` to `notes` when given. Raises `error`.
+    cells than the header is refused, a shorter one is padded with "". A row with a cell above MAX_CELL_CHARS
+    (read at call time) is refused; so is, in JSONL, a line that is not a JSON object with the required fields
+    and no duplicate key. A refused row is a `RowProblem` appended to `skipped` when it is given (the reader
+    goes on with the next row, so one bad row never loses the others) and raised as `error` when it is not.
+    A non-UTF-8 encoding adds `encoding_note(...)` to `notes` when given. Raises `error` for what spoils the
+    whole file (unreadable, binary, too large, bad header, broken CSV quoting).
     """
     fmt = fmt.lower().lstrip(".")
     if fmt not in TABLE_FORMATS:
@@ -287,9 +471,9 @@ def iter_rows(
             raise error(str(exc)) from None
         if notes is not None and (note := encoding_note(display, enc)):
             notes.append(note)
-        yield from rows(io.StringIO(text, newline=""), display, required, error)
+        yield from rows(io.StringIO(text, newline=""), display, required, error, skipped)
     elif isinstance(source, str):
-        yield from rows(io.StringIO(source, newline=""), display, required, error)
+        yield from rows(io.StringIO(source, newline=""), display, required, error, skipped)
     elif isinstance(source, os.PathLike):
         try:
             fh, enc = open_text(source, display)
@@ -298,12 +482,13 @@ def iter_rows(
         if notes is not None and (note := encoding_note(display, enc)):
             notes.append(note)
         with fh:
-            yield from rows(fh, display, required, error)
+            yield from rows(fh, display, required, error, skipped)
     else:
-        yield from rows(source, display, required, error)
+        yield from rows(source, display, required, error, skipped)
 
 
 __all__ = [
-    "MAX_ARTICLE_BYTES", "MAX_CELL_CHARS", "MAX_TABLE_BYTES", "TABLE_FORMATS", "check_header", "decode_bytes",
+    "MAX_ARTICLE_BYTES", "MAX_CELL_CHARS", "MAX_TABLE_BYTES", "TABLE_FORMATS", "RowProblem", "check_header",
+    "decode_bytes",
     "encoding_note", "iter_rows", "open_text",
 ]

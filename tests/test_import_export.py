@@ -6,7 +6,7 @@ import io
 import json
 import string
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,7 +61,7 @@ def test_import_finds_corpus_sentences_and_keeps_unknown_texts(project, schema, 
     rep = store.import_labels(project, schema, f, annotator="kim", corpus_index=idx)
     assert rep.rows == 2 and rep.matched_corpus == 1 and rep.annotators == ["kim", "zoe"]
     rows = store.read_log(project).rows
-    assert rows[0]["sentence_id"] == idx[known][0] and rows[0]["source"] == "import"
+    assert rows[0]["sentence_id"] == idx[known][0].sentence_id and rows[0]["source"] == "import"
     assert rows[1]["sentence_id"] == store.text_sentence_id("not in corpus") and rows[1]["article_id"] == ""
 
 
@@ -222,3 +222,175 @@ def test_import_from_text_bytes_and_stream(project, schema):
     assert store.import_labels(project, schema, io.StringIO("text,topic,stance\nfrom a stream,other,\n", newline=""),
                                name="c.csv").rows == 1
     assert [r["text"] for r in store.read_log(project).rows] == ["from text", "from bytes", "from a stream"]
+
+
+# ------------------------------------------------ a label text found in several articles (issue: fresh user replay)
+
+SHARED = "Iran and Iraq signed a new trade deal."
+REPEATED = "No agreement was reached on water."
+
+
+def shared_text_project(project):
+    """Three articles: SHARED in all three (twice in three.txt), REPEATED twice in three.txt only."""
+    seeds = project.seeds_dir
+    for f in seeds.iterdir():
+        f.unlink()
+    (seeds / "one.txt").write_text(f"Talks in Baghdad went well. {SHARED}\n", "utf-8")
+    (seeds / "two.txt").write_text(f"{SHARED} Oil exports rose again.\n", "utf-8")
+    (seeds / "three.txt").write_text(f"{SHARED} {REPEATED} Pilgrims crossed at Mehran. {REPEATED} {SHARED}\n",
+                                     "utf-8")
+    return project
+
+
+SHARED_FILE = (f"text,topic,stance,annotator,article_id\n{SHARED} ,trade,favor,,\n{REPEATED},other,,,\n"
+               f"Oil exports rose again.,energy,,,\n{SHARED},diplomacy,,zoe,{{two}}\n")
+
+
+def shared_text_notes(name):
+    """The notes an import of SHARED_FILE gives, naming the file, the row, the text and the articles."""
+    return [
+        f"{name}: row 2: the text {SHARED!r} is in 3 articles (one.txt, three.txt 2 times, two.txt): the label "
+        "was added to each",
+        f"{name}: row 3: the text {REPEATED!r} is 2 sentences of one article (three.txt): the label was added to "
+        "each",
+    ]
+
+
+def shared_text_expected(project):
+    """(sentence_id, topic) of every label SHARED_FILE must give: each occurrence of a text found several times."""
+    from label_app.corpus import load_corpus
+
+    df = load_corpus(project)
+    two = df[df["source"] == "two.txt"]["article_id"].iloc[0]
+    ids = {t: df[df["text"] == t]["sentence_id"].tolist() for t in (SHARED, REPEATED, "Oil exports rose again.")}
+    assert len(ids[SHARED]) == 4 and len(ids[REPEATED]) == 2
+    two_shared = df[(df["text"] == SHARED) & (df["article_id"] == two)]["sentence_id"].tolist()
+    expected = {(sid, "trade") for sid in ids[SHARED]} | {(sid, "other") for sid in ids[REPEATED]}
+    return two, expected | {(ids["Oil exports rose again."][0], "energy")}, two_shared
+
+
+def test_a_text_in_several_articles_is_labelled_in_each_with_a_note(project, schema, tmp_path):
+    from label_app.cli import corpus_index
+
+    shared_text_project(project)
+    two, expected, two_shared = shared_text_expected(project)
+    f = _write(tmp_path / "in.csv", SHARED_FILE.format(two=two))
+    rep = store.import_labels(project, schema, f, corpus_index=corpus_index(project), name="in.csv")
+    assert rep.ok, rep.problem_lines()
+    assert rep.notes == shared_text_notes("in.csv")
+    assert rep.matched_corpus == 4 and rep.rows == 8
+    rows = store.read_log(project).rows
+    # row 5 names two.txt's article: only that article's sentence is labelled (by zoe), and no note
+    assert {(r["sentence_id"], r["topic"]) for r in rows[:7]} == expected
+    assert [(r["sentence_id"], r["topic"]) for r in rows[7:]] == [(two_shared[0], "diplomacy")]
+    assert all(r["text"] in (SHARED, REPEATED, "Oil exports rose again.") for r in rows)  # the corpus's text
+    assert {r["article_id"] for r in rows} == {r["sentence_id"].split("-")[0] for r in rows}
+
+
+def test_cli_import_names_every_article_of_a_shared_text(project, tmp_path):
+    shared_text_project(project)
+    two, expected, two_shared = shared_text_expected(project)
+    f = _write(tmp_path / "in.csv", SHARED_FILE.format(two=two))
+    res = run_cli("import-labels", str(f), "--project", str(project.root))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == [f"note: {line}" for line in shared_text_notes(str(f))]
+    assert res.stdout.splitlines()[0] == f"imported 8 labels from {f} (annotators: import, zoe; 4 matched corpus sentences)"
+    rows = store.read_log(project).rows
+    assert {(r["sentence_id"], r["topic"]) for r in rows[:7]} == expected
+
+
+def test_data_page_import_names_every_article_of_a_shared_text(project, tmp_path, monkeypatch):
+    """The Data page gives the same labels and the same notes as the CLI (one import function, one index)."""
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    shared_text_project(project)
+    two, expected, two_shared = shared_text_expected(project)
+    monkeypatch.setenv("LABEL_APP_PROJECT", str(project.root))
+    at = AppTest.from_file(str(REPO / "label_app" / "app.py"), default_timeout=60)
+    at.query_params["annotator"] = "sara"
+    at.run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    data = SHARED_FILE.format(two=two).encode()
+    at.file_uploader(key="data_labels").set_value(("in.csv", data, "text/csv")).run()
+    at.button(key="data_import").click().run()
+    assert not at.exception
+    assert [re.sub(r"\\(.)", r"\1", i.value) for i in at.info] == shared_text_notes("in.csv")  # markdown-escaped
+    assert at.success[0].value == "Imported 8 labels (annotators: import, zoe; 4 matched corpus sentences)."
+    rows = store.read_log(project).rows
+    assert {(r["sentence_id"], r["topic"]) for r in rows[:7]} == expected
+    assert [(r["sentence_id"], r["topic"]) for r in rows[7:]] == [(two_shared[0], "diplomacy")]
+
+
+def test_data_page_shows_many_notes_as_one_table(project, monkeypatch):
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    for f in project.seeds_dir.iterdir():
+        f.unlink()
+    texts = [f"Talks about {w} went well." for w in ("gas", "oil", "water", "rice", "wheat", "steel", "cars", "power",
+                                                      "pilgrims", "trucks", "wool", "dates")]
+    for name in ("one.txt", "two.txt"):  # the last sentence differs: identical articles are kept once
+        (project.seeds_dir / name).write_text(" ".join(texts) + f" This is {name}.\n", "utf-8")
+    monkeypatch.setenv("LABEL_APP_PROJECT", str(project.root))
+    at = AppTest.from_file(str(REPO / "label_app" / "app.py"), default_timeout=60)
+    at.query_params["annotator"] = "sara"
+    at.run()
+    at.switch_page("views/data.py").run()
+    data = ("text,topic,stance\n" + "".join(f"{t},trade,\n" for t in texts)).encode()
+    at.file_uploader(key="data_labels").set_value(("in.csv", data, "text/csv")).run()
+    at.button(key="data_import").click().run()
+    assert not at.exception
+    assert [re.sub(r"\\(.)", r"\1", i.value) for i in at.info] == ["12 notes on in.csv:"]
+    notes = at.dataframe[-1].value["note"].tolist()
+    assert len(notes) == 12 and notes[11] == (f"in.csv: row 13: the text {texts[11]!r} is in 2 articles (one.txt, "
+                                              "two.txt): the label was added to each")
+    assert at.success[0].value == "Imported 24 labels (annotators: import; 12 matched corpus sentences)."
+
+
+def test_a_label_imported_before_its_text_came_in_two_articles_is_reported_with_them(empty_project, schema):
+    """Ingestion cannot add labels: a label imported for a text not yet in the corpus attaches at ingest to the
+    one sentence with its text; when two articles then hold it, it stays an orphan that names both."""
+    from label_app.corpus import ingest
+
+    rep = store.import_labels(empty_project, schema, f"text,topic,stance\n{SHARED},trade,\n", name="in.csv")
+    assert rep.rows == 1 and rep.matched_corpus == 0
+    shared_text_project(empty_project)
+    (empty_project.seeds_dir / "three.txt").unlink()
+    ingest_report = ingest(empty_project)
+    [orphan] = ingest_report.orphans
+    assert orphan.matches == ("one.txt", "two.txt")
+    summary = ingest_report.summary().splitlines()
+    assert summary[2] == "  orphaned in (no article: its text is in several articles): 1"
+    assert summary[3] == (f"  orphan: ?: {store.text_sentence_id(SHARED)} (import: trade / -): {SHARED} [not "
+                          "attached: its text is in 2 articles (one.txt, two.txt); re-attach it to the right one in "
+                          "Browse > Orphaned labels]")
+    (empty_project.seeds_dir / "two.txt").unlink()  # one article left with the text: the label attaches to it
+    assert ingest(empty_project).orphans == []
+
+
+def test_an_oversized_cell_is_one_row_problem_and_the_rest_is_checked(project, schema, tmp_path, monkeypatch):
+    from label_app import tables
+
+    monkeypatch.setattr(tables, "MAX_CELL_CHARS", 30)
+    before = project.log_path.read_bytes() if project.log_path.exists() else b""
+    f = _write(tmp_path / "in.csv", 'text,topic,stance\nfine,trade,\n"' + "x" * 31 + '",trade,\nok,weather,\n')
+    rep = store.import_labels(project, schema, f, name="in.csv")
+    assert rep.problem_lines() == [
+        "row 3, text: 31 characters; the limit is 30 per cell",
+        "row 4, topic 'weather': unknown topic label 'weather' (known: trade, energy, security, diplomacy, "
+        "sanctions_us, politics, society, other)",
+    ]
+    assert rep.rows == 0 and (project.log_path.read_bytes() if project.log_path.exists() else b"") == before
+
+
+def test_no_note_says_a_label_was_added_when_nothing_was(project, schema, tmp_path):
+    from label_app.cli import corpus_index
+
+    shared_text_project(project)
+    f = _write(tmp_path / "in.csv", f"text,topic,stance\n{SHARED},trade,\nOther.,weather,\n")
+    rep = store.import_labels(project, schema, f, corpus_index=corpus_index(project), name="in.csv")
+    assert rep.rows == 0 and rep.notes == [] and [p.row for p in rep.problems] == [3]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from conftest import REPO, run_cli
 
+from label_app import tables
 from label_app.corpus import (
     KIND_HEADING,
     KIND_META,
@@ -106,11 +108,10 @@ def test_csv_and_jsonl_inputs(empty_project):
     (seeds / "bad.csv").write_text("body\nno text column\n", "utf-8")
     (seeds / "bad.jsonl").write_text('{"text": "ok"}\n{broken\n', "utf-8")
     rep = ingest(empty_project)
-    assert rep.articles == 3
-    assert dict(rep.skipped) == {
-        "bad.csv": "missing column(s) text (found: body)",
-        "bad.jsonl": "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
-    }
+    assert rep.articles == 4  # bad.jsonl's good line is read: one broken line no longer skips its file
+    assert dict(rep.skipped) == {"bad.csv": "missing column(s) text (found: body)"}
+    assert ("bad.jsonl", "line 2: not valid JSON (Expecting property name enclosed in double quotes); row skipped, "
+            "the file's other rows were read") in rep.notes
     df = load_corpus(empty_project)
     assert df[df["text"] == "Iraq pays for gas."]["title"].tolist() == ["Gas deal"]
 
@@ -261,3 +262,60 @@ def test_summary_lists_at_most_ten_duplicates_and_skipped_files_the_report_keeps
         "  ... and 1 more file skipped",
     ]
     assert len(rep.summary(limit=100).splitlines()) == 1 + 12 + 11
+
+
+def test_one_oversized_row_of_a_table_skips_only_that_row(empty_project, monkeypatch: pytest.MonkeyPatch):
+    """Issue case (fresh user replay): one cell over the cell limit made ingestion skip its whole table. Now only
+    that row is left out, with a note naming file, line, column, size and limit, at every ingest (the note is
+    kept with the file's cache entry), and a table an earlier reader skipped whole is read again."""
+    monkeypatch.setattr(tables, "MAX_CELL_CHARS", 100)
+    seeds = empty_project.seeds_dir
+    long = "Iran and Iraq met. " * 6  # 114 characters
+    (seeds / "batch.csv").write_text(f'id,text\n1,Iraq pays for gas.\n2,"{long}\nand more."\n3,Talks resume.\n',
+                                     "utf-8")
+    (seeds / "batch.jsonl").write_text(json.dumps({"text": long}) + "\n" + json.dumps({"text": "Trade grew."}) + "\n",
+                                       "utf-8")
+    notes = [
+        ("batch.csv", "line 3: column 'text' holds 124 characters; the limit is 100 per cell; row skipped, the "
+                      "file's other rows were read"),
+        ("batch.jsonl", "line 1: column 'text' holds 114 characters; the limit is 100 per cell; row skipped, the "
+                        "file's other rows were read"),
+    ]
+    rep = ingest(empty_project)
+    assert rep.skipped == [] and rep.notes == notes and rep.articles == 3
+    assert sorted(load_corpus(empty_project)["text"]) == ["Iraq pays for gas.", "Talks resume.", "Trade grew."]
+    again = ingest(empty_project)  # nothing changed: files not read again, notes still given
+    assert again.notes == notes and again.articles == 3 and again.new_articles == 0
+    cache = json.loads(empty_project.ingest_cache_path.read_text("utf-8"))
+    cache["batch.csv"] = {"sig": cache["batch.csv"]["sig"], "sources": [],
+                          "skipped": "line 3: broken CSV: field larger than field limit (20971520)"}
+    empty_project.ingest_cache_path.write_text(json.dumps(cache), "utf-8")
+    healed = ingest(empty_project)
+    assert healed.skipped == [] and healed.articles == 3
+    # `ingest PATH` copies such a table into seeds/ (it is not refused) and the ingest that follows notes it
+    outside = empty_project.root / "incoming"
+    outside.mkdir()
+    (outside / "more.csv").write_text(f'text\n"{long}"\nBorder trade grew.\n', "utf-8")
+    copied = ingest(empty_project, [outside / "more.csv"])
+    assert copied.copied == ["more.csv"] and copied.refused == [] and copied.articles == 4
+    assert ("more.csv", "line 2: column 'text' holds 114 characters; the limit is 100 per cell; row skipped, the "
+                        "file's other rows were read") in copied.notes
+
+
+def test_cli_ingest_of_real_oversized_cell_and_article(empty_project):
+    """Through the CLI, at the real limits (20 MiB): a table row with a bigger cell is left out and named, the
+    table's other rows are read; an article file over 20 MiB is skipped with one line naming it."""
+    seeds = empty_project.seeds_dir
+    big = "Iran and Iraq. " * (tables.MAX_CELL_CHARS // 15 + 1)  # 20,971,530 characters
+    (seeds / "big.csv").write_text(f"id,text\n1,{big}\n2,Iraq pays for gas.\n", "utf-8")
+    (seeds / "big.md").write_text("# Title\n" + "x" * tables.MAX_ARTICLE_BYTES, "utf-8")
+    (seeds / "small.txt").write_text("Talks resume in May.\n", "utf-8")
+    res = run_cli("ingest", "--project", str(empty_project.root))
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.splitlines()
+    assert out[0] == "2 articles (2 new), 2 sentences, 0 non-sentence lines, from 2 files; 1 files skipped"
+    assert out[1:] == [
+        "  note: big.csv: line 2: column 'text' holds 20,971,530 characters; the limit is 20,971,520 per cell; row "
+        "skipped, the file's other rows were read",
+        "  skipped: big.md: too large (21.0 MB; the limit is 20 MiB per article file)",
+    ]

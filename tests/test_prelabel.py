@@ -245,6 +245,29 @@ def test_sentence_jsonl_and_unknown_topic(project: Project, tmp_path: Path) -> N
         prelabel(project, [notext], out=tmp_path / "o3.csv")
 
 
+def test_a_row_over_the_cell_limit_is_named_and_the_others_prelabeled(project: Project, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cell over the cell limit leaves out its row only, in a sentence file and in an article table alike;
+    the report names file, line, column and size (the limit is read at call time: patched small here)."""
+    from label_app import tables
+
+    monkeypatch.setattr(tables, "MAX_CELL_CHARS", 60)
+    long = "Iran will export more gas and electricity to Iraq next summer, officials said."
+    src = tmp_path / "sents.csv"
+    src.write_text(f'id,text\nr1,Talks resumed in Baghdad.\nr2,"{long}"\nr3,Iraq pays for gas in euros.\n', "utf-8")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    table = folder / "arts.jsonl"
+    table.write_text(json.dumps({"id": "A", "text": long}) + "\n"
+                     + json.dumps({"id": "B", "text": "Tehran and Baghdad agreed to expand trade."}) + "\n", "utf-8")
+    out = tmp_path / "out.csv"
+    rep = prelabel(project, [src, folder], out=out)
+    assert [r["id"] for r in _rows(out)] == ["r1", "r3", "B"]
+    size = f"column 'text' holds {len(long)} characters; the limit is 60 per cell; row skipped, the file's other rows were read"
+    assert rep.skipped == [(str(src), f"line 3: {size}"), (str(table), f"line 1: {size}")]
+    assert f"  skipped: {src}: line 3: {size}" in rep.summary().splitlines()
+
+
 def test_errors_name_the_problem(tmp_path: Path, project: Project) -> None:
     untrained = _copy_project(tmp_path / "untrained")
     with pytest.raises(NoModel, match="no trained model"):

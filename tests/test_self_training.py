@@ -8,6 +8,7 @@ data (AG News, when ../shared/data is beside the repository).
 from __future__ import annotations
 
 import csv
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,8 @@ from label_app.schema import load_schema
 from train import registry
 from train.data import TaskData
 from train.fitting import TrainConfig, fit_classifiers, fit_task, pseudo_labels, self_train
-from train.training import find_label_errors, learning_curve, unlabelled_sample
+from train.report import training_report
+from train.training import NOT_INGESTED, CorpusChanged, find_label_errors, learning_curve, unlabelled_sample
 
 REPO = Path(__file__).resolve().parents[1]
 AG_NEWS = REPO.parent / "shared" / "data" / "ag_news_test" / "data.csv"
@@ -88,22 +90,28 @@ def test_fit_task_tries_the_winners_self_trained_twin_by_the_same_folds() -> Non
     data, unlabelled = _task()
     fit = fit_task(data, ["trade", "energy", "security"], TFIDF_ONLY, unlabelled=unlabelled)
     m = fit.metrics
-    assert m["self_training"] == {"tried": True, "chosen": m["chosen"].get("self_training", False),
-                                  "unlabelled_sentences": len(unlabelled)}
+    assert {k: m["self_training"][k] for k in ("tried", "chosen", "unlabelled_sentences")} == {
+        "tried": True, "chosen": m["chosen"].get("self_training", False), "unlabelled_sentences": len(unlabelled)}
     plain_rows, twin = m["grid"][:-1], m["grid"][-1]
     winner = max(plain_rows, key=lambda r: r["macro_f1"])  # earlier wins ties: max keeps the first
     assert twin["params"] == {**winner["params"], "self_training": True}
     assert m["chosen"] == (twin["params"] if twin["macro_f1"] > winner["macro_f1"] else winner["params"])
     assert [f.get("self_training", False) for f in m["family"]] == [False, True]
     assert fit.model.params == m["chosen"]
+    assert m["self_training"]["reason"] is None
+    assert m["self_training"]["cv_plain"] == winner["macro_f1"] and m["self_training"]["cv_self_trained"] == twin["macro_f1"]
     # not tried: too few unlabelled sentences, a topic-conditioned task, from self_train_until labels, or off
-    for config, topics, unl in ((TFIDF_ONLY, None, unlabelled[:4]),
-                                (TFIDF_ONLY, ["trade"] * len(data), unlabelled),
-                                (TrainConfig(feature_sets=("tfidf",), self_train_min=5, self_train_until=18), None,
-                                 unlabelled),
-                                (TrainConfig(feature_sets=("tfidf",), self_training=False), None, unlabelled)):
+    for config, topics, unl, reason in (
+            (TFIDF_ONLY, None, unlabelled[:4], "4 unlabelled corpus sentences (at least 5 needed)"),
+            (TFIDF_ONLY, ["trade"] * len(data), unlabelled,
+             "the task is conditioned on the topic (only tasks that are not are self-trained)"),
+            (TrainConfig(feature_sets=("tfidf",), self_train_min=5, self_train_until=18), None, unlabelled,
+             "18 gold labels (it is tried below 18)"),
+            (TrainConfig(feature_sets=("tfidf",), self_training=False), None, unlabelled,
+             "off in the training settings")):
         m = fit_task(data, ["trade", "energy", "security"], config, topics=topics, unlabelled=unl).metrics
         assert not m["self_training"]["tried"] and all("self_training" not in g["params"] for g in m["grid"])
+        assert m["self_training"]["reason"] == reason
 
 
 def test_a_self_trained_setting_is_refitted_self_trained_when_given_back() -> None:
@@ -152,7 +160,8 @@ def test_a_project_with_an_unlabelled_corpus_trains_self_trained_and_its_curve_s
     project = _project_with_unlabelled_corpus(tmp_path / "p")
     result = train.train_project(project, progress=False, config=SMALL)
     topic = result.metrics["tasks"]["topic"]
-    assert topic["self_training"] == {"tried": True, "chosen": True, "unlabelled_sentences": 108}
+    st = topic["self_training"]
+    assert (st["tried"], st["chosen"], st["unlabelled_sentences"], st["reason"]) == (True, True, 108, None)
     assert topic["chosen"]["self_training"] and topic["macro_f1"] > max(g["macro_f1"] for g in topic["grid"][:-1])
     assert not result.metrics["tasks"]["stance"]["self_training"]["tried"]  # conditioned on the topic
     assert "self-trained on unlabelled corpus sentences" in topic["chosen_features"]
@@ -163,6 +172,32 @@ def test_a_project_with_an_unlabelled_corpus_trains_self_trained_and_its_curve_s
     assert curve["tasks"]["topic"]["points"][-1]["macro_f1"] == pytest.approx(topic["macro_f1"])
     # likely label errors come from the self-trained model's out-of-fold predictions
     assert find_label_errors(project, progress=False)["tasks"]["topic"]["checked"] == topic["n_sentences"]
+    # the report says what self-training did, for each task
+    report = training_report(result.metrics)
+    assert (f"  self-training: tried on 108 unlabelled corpus sentences, chosen (CV macro-F1 "
+            f"{st['cv_self_trained']:.3f} against {st['cv_plain']:.3f} without)") in report
+    assert ("  self-training: not tried: the task is conditioned on the topic (only tasks that are not are "
+            "self-trained)") in report
+    assert f"Self-training: tried on 108 unlabelled corpus sentences, chosen (CV macro-F1 {st['cv_self_trained']:.3f}" in card
+    # once the corpus changes, the model's curve and label errors would not be its own: refused, with the way out
+    (project.root / "seeds" / "late.txt").write_text("Iraq bought more Iranian gas this winter.\n", "utf-8")
+    ingest(project)
+    want = (f"model {result.model_id}'s topic model was self-trained on 108 unlabelled corpus sentences, and the "
+            "unlabelled sentences are different now (the corpus was re-ingested since, or labels of another version "
+            "are used); retrain with `python -m train`, then run this again")
+    for run in (learning_curve, find_label_errors):
+        with pytest.raises(CorpusChanged) as err:
+            run(project, progress=False)
+        assert str(err.value) == want
+
+
+def test_training_without_an_ingested_corpus_says_self_training_had_nothing_to_learn_from(tmp_path: Path) -> None:
+    project = _project_with_unlabelled_corpus(tmp_path / "p")
+    shutil.rmtree(project.cache_dir)  # a fresh clone of a project: .cache/ is not in git
+    result = train.train_project(project, progress=False, config=SMALL)
+    topic = result.metrics["tasks"]["topic"]
+    assert topic["self_training"]["reason"] == NOT_INGESTED and not topic["self_training"]["tried"]
+    assert f"  note: self-training not tried: {NOT_INGESTED}" in training_report(result.metrics)
 
 
 def test_the_unlabelled_sentences_are_part_of_the_models_identity(tmp_path: Path) -> None:

@@ -45,7 +45,8 @@ def test_unchanged_inputs_reuse_the_model_and_quiet_prints_one_line(shipped: Pro
     model_id = m.group(1)
     # `make run` trains every time: unchanged labels, schema and settings make no second model
     second = train_quiet(shipped)
-    assert second.startswith(f"model {model_id} is current: labels, schema and settings unchanged since it was "
+    assert second.startswith(f"model {model_id} is current: labels, schema, settings and the corpus's unlabelled "
+                             "sentences unchanged since it was "
                              "trained on labels v1 (84 labels), so it was reused, not retrained (topic macro-F1 ")
     assert models(shipped) == [model_id]
     # the full report says so too

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from label_app import store
+from label_app import store, tables
 from label_app.corpus import MAX_ARTICLE_BYTES, ingest, load_corpus, near_duplicates
 from label_app.dataops import check_uploads, upload_articles
 from label_app.project import Project
@@ -114,3 +114,31 @@ def test_table_with_the_same_name_is_offered_once_and_replaced(empty_project: Pr
     assert [(d.source, d.same_name) for d in check.duplicates] == [("batch.csv", True)]
     res = upload_articles(empty_project, [("batch.csv", newer)], replace={"batch.csv": "batch.csv"})
     assert res.replaced == ["batch.csv"] and res.report.articles == 3 and res.report.new_articles == 1
+
+
+def test_a_table_with_an_oversized_row_is_accepted_without_it(empty_project: Project,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upload check reads tables as ingestion does: a row with a cell over the limit is named (file, line,
+    column, size, limit) and left out; the rest of the table goes in. On the Data page it is a warning before
+    "Add to the corpus"; a table with no other row is refused, with the reason."""
+    import re
+
+    monkeypatch.setattr(tables, "MAX_CELL_CHARS", 50)
+    table = b'id,text\n1,"' + b"x" * 51 + b'"\n2,Iraq pays for gas.\n'
+    note = "line 2: column 'text' holds 51 characters; the limit is 50 per cell; row skipped, the file's other rows were read"
+    [check] = check_uploads(empty_project, [("batch.csv", table)])
+    assert not check.refused and check.articles == 1 and check.notes == [note]
+    [alone] = check_uploads(empty_project, [("alone.csv", b'id,text\n1,"' + b"x" * 51 + b'"\n')])
+    assert alone.reason == "no rows with text (line 2: column 'text' holds 51 characters; the limit is 50 per cell)"
+    monkeypatch.setenv("LABEL_APP_PROJECT", str(empty_project.root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["annotator"] = "lead"
+    at.run()
+    at.switch_page("views/data.py").run()
+    at.file_uploader(key="data_articles").set_value([("batch.csv", table, "text/csv")]).run()
+    assert not at.exception
+    assert [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning] == [f"batch.csv: {note}"]  # markdown-escaped
+    at.button(key="data_add_articles").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Saved into seeds/: batch.csv"
+    assert load_corpus(empty_project, refresh=False)["text"].tolist() == ["Iraq pays for gas."]

@@ -14,16 +14,21 @@ from .prelabel import PrelabelProgress, prelabel
 from .report import curve_report, errors_report, evaluation_report, training_report
 from .training import TrainResult, evaluate_model, find_label_errors, learning_curve, train_project
 
+# What a model's identity is made of (train.training._digest); the unlabelled sentences count only where a task
+# can self-train, and then they are what self-training learns from.
+UNCHANGED = "labels, schema, settings and the corpus's unlabelled sentences unchanged"
+
 
 def summary_line(result: TrainResult) -> str:
     """The one line `python -m train --quiet` prints: which model is current now, on which labels, its scores."""
     m = result.metrics
-    scores = "; ".join(f"{task} macro-F1 {t['macro_f1']:.3f}" if t.get("trained") else
+    scores = "; ".join(f"{task} macro-F1 {t['macro_f1']:.3f}"
+                       + (", self-trained" if t.get("self_training", {}).get("chosen") else "") if t.get("trained") else
                        f"{task} skipped: {t.get('skipped', '')}" for task, t in m["tasks"].items())
     labels = f"labels v{result.labels_version} ({m['labels_rows']} labels)"
     if result.reused:
-        return (f"model {result.model_id} is current: labels, schema and settings unchanged since it was trained "
-                f"on {labels}, so it was reused, not retrained ({scores})")
+        return (f"model {result.model_id} is current: {UNCHANGED} since it was trained on {labels}, so it was "
+                f"reused, not retrained ({scores})")
     return (f"trained model {result.model_id} (now current) on {labels}"
             + (", a version created now from changed labels" if result.version_created else "")
             + f" in {result.seconds:.1f} s ({scores})")

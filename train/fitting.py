@@ -495,10 +495,23 @@ def sample_unlabelled(texts: Sequence[str], config: TrainConfig) -> list[str]:
     return [texts[i] for i in keep]
 
 
+def self_training_reason(config: TrainConfig, n_labels: int, conditional: bool, n_unlabelled: int) -> str | None:
+    """Why fit_task does not try the self-trained twin (see TrainConfig), or None when it does."""
+    if not config.self_training:
+        return "off in the training settings"
+    if conditional:
+        return "the task is conditioned on the topic (only tasks that are not are self-trained)"
+    if n_labels >= config.self_train_until:
+        return f"{n_labels:,} gold labels (it is tried below {config.self_train_until:,})"
+    if n_unlabelled < config.self_train_min:
+        return (f"{n_unlabelled:,} unlabelled corpus sentence{'' if n_unlabelled == 1 else 's'} "
+                f"(at least {config.self_train_min:,} needed)")
+    return None
+
+
 def self_training_applies(config: TrainConfig, n_labels: int, conditional: bool, n_unlabelled: int) -> bool:
     """Whether fit_task tries the self-trained twin (config.self_training; see TrainConfig)."""
-    return (config.self_training and not conditional and n_labels < config.self_train_until
-            and n_unlabelled >= config.self_train_min)
+    return self_training_reason(config, n_labels, conditional, n_unlabelled) is None
 
 
 def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: Sequence[str | None] | None = None,
@@ -571,7 +584,10 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
     tried = [rows[i] for i in tried_idx]
     best = tried_idx[max(range(len(tried)), key=lambda k: (selection_score(tried[k]), -k))]
     U = None
-    if (settings is None or st_asked) and self_training_applies(config, len(y), conditional, len(unlabelled or ())):
+    why_not = (self_training_reason(config, len(y), conditional, len(unlabelled or ()))
+               if settings is None or st_asked else "the given setting is not self-trained")
+    plain_best = best
+    if why_not is None:
         # The winner's self-trained twin, by the same folds (pseudo-labels come from unlabelled sentences only,
         # so no fold's held-out labels reach its training part); a tie keeps the plain member.
         U = features.view(*variant_key(grid[best])).transform(list(unlabelled or ()))
@@ -625,7 +641,9 @@ def fit_task(data: TaskData, names: Sequence[str], config: TrainConfig, topics: 
         "grid": tried,
         "embedding": final_features.embedding.info if final_features.embedding is not None else None,
         "self_training": {"tried": U is not None, "chosen": bool(chosen.get("self_training")),
-                          "unlabelled_sentences": len(unlabelled or ())},
+                          "unlabelled_sentences": len(unlabelled or ()), "reason": why_not,
+                          **({"cv_plain": selection_score(rows[plain_best]),
+                              "cv_self_trained": selection_score(rows[len(grid) - 1])} if U is not None else {})},
         **({"notes": [note]} if note else {}),
         **report,
         "calibration": calibration,

@@ -167,6 +167,34 @@ def unlabelled_sample(project: Project, rows: Sequence[dict[str, str]], config: 
     return sample_unlabelled(texts, config)
 
 
+NOT_INGESTED = ("the corpus is not ingested, so there are no unlabelled sentences to learn from (run "
+                "`python -m label_app ingest`, or start the app, then train again)")
+
+
+def _not_ingested(project: Project) -> bool:
+    """seeds/ holds files but there is no corpus cache (a fresh clone of a project: .cache/ is not in git)."""
+    return (not project.corpus_path.exists() and project.seeds_dir.is_dir()
+            and any(p.is_file() for p in project.seeds_dir.rglob("*")))
+
+
+class CorpusChanged(LabelAppError):
+    """A self-trained model's unlabelled corpus sentences are no longer the corpus's."""
+
+
+def check_same_unlabelled(project: Project, model_id: str, task: str, params: dict[str, Any],
+                          unlabelled: Sequence[str]) -> None:
+    """Raise CorpusChanged unless `unlabelled` are the sentences the model's `task` was self-trained on (by the
+    sha256 its metrics.json records); nothing to check for a model that is not self-trained."""
+    if not params.get("self_training"):
+        return
+    st = registry.read_metrics(project, model_id)["tasks"][task].get("self_training", {})
+    if st.get("unlabelled_sha256") != _texts_sha(unlabelled):
+        raise CorpusChanged(
+            f"model {model_id}'s {task} model was self-trained on {st.get('unlabelled_sentences', 0):,} unlabelled "
+            "corpus sentences, and the unlabelled sentences are different now (the corpus was re-ingested since, or "
+            "labels of another version are used); retrain with `python -m train`, then run this again")
+
+
 def _texts_sha(texts: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
 
@@ -244,6 +272,12 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
         model.models[task.name] = fit.model
         model.train_sentence_ids[task.name] = list(data.sentence_ids)
         tasks[task.name] = fit.metrics
+        st = fit.metrics["self_training"]
+        if st["tried"]:
+            st["unlabelled_sha256"] = _texts_sha(unlabelled)  # what `train curve` and `errors` check against
+        elif st["reason"].startswith("0 unlabelled") and _not_ingested(project):
+            st["reason"] = NOT_INGESTED
+            fit.metrics.setdefault("notes", []).append(f"self-training not tried: {NOT_INGESTED}")
         tasks[task.name]["seconds"] = round(time.perf_counter() - task_started, 3)
         if task.name == "stance":
             tasks[task.name]["conditioned_on"] = ("gold topic when known, else the topic model's prediction; "
@@ -349,6 +383,7 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
         topics = stance_topics(gold, model) if task.name == "stance" else None
         use_topic = tm.uses_topic
         feats = make_features(config, len(data))
+        check_same_unlabelled(project, model.model_id, task.name, tm.params, unlabelled)
         X = feature_variants(feats, data.texts, topics if use_topic else None, [tm.params])[variant_key(tm.params)]
         # A self-trained model's curve is self-trained too, on the same unlabelled sentences as it was
         U = (feats.view(*variant_key(tm.params)).transform(unlabelled)
@@ -426,6 +461,7 @@ def find_label_errors(project: Project, labels_version: int | str | None = None,
             continue
         tm = model.models[task.name]
         topics = stance_topics(gold, model) if task.name == "stance" and tm.uses_topic else None
+        check_same_unlabelled(project, model.model_id, task.name, tm.params, unlabelled)
         try:
             with _task_bar(progress, task.name) as bar:
                 fit = fit_task(data, task.names, config, topics=topics, progress=bar, settings=[tm.params],

@@ -35,6 +35,7 @@ from .ingest import (
     iter_corpus_records,
     load_corpus,
     load_corpus_frame,
+    row_skipped_note,
 )
 from .lines import (
     KIND_HEADING,
@@ -89,7 +90,7 @@ __all__ = [
     "check_same_segments", "check_upload", "classify_line", "classify_lines", "copy_into_seeds", "decode_bytes", "ends_sentence",
     "get_nlp", "has_words", "ingest", "iter_corpus_records", "load_corpus", "load_corpus_frame",
     "near_duplicates", "normalise_article", "normalise_text", "own_sentence_ids", "read_article_file",
-    "replace_in_seeds", "safe_filename", "save_into_seeds", "segment_articles", "segment_text",
+    "replace_in_seeds", "row_skipped_note", "safe_filename", "save_into_seeds", "segment_articles", "segment_text",
     "sentence_id_for", "sentence_kind", "source_article_id", "spacy_model_name", "split_lines",
     "split_sentence_line", "title_from", "unsupported_reason", "walk_files", "word_count",
 ]

@@ -11,7 +11,8 @@ The scheme (docs/ingestion.md, "Sentence identity"):
   resolved at ingest time from the labels (`assign_ids`): an article whose sentences carry the texts of an
   earlier article id's labels takes that id (its labels keep pointing at it), and every sentence whose
   normalised text equals a label's text in that article takes the label's sentence id. A label with no
-  known article attaches to the one corpus sentence with its text, if there is exactly one. So labels made
+  known article attaches to the one corpus sentence with its text, if there is exactly one (with several it
+  stays an orphan, reported with the articles it matches: `IdAssignment.ambiguous`). So labels made
   under an earlier id scheme, before an edit or before a segmentation change stay attached whenever their
   sentence text still exists; the rest are orphans (`label_app.orphans`), reported and kept.
 """
@@ -76,6 +77,9 @@ class IdAssignment:
     sentence_ids: list[list[str]]
     aliases: dict[str, str] = field(default_factory=dict)  # earlier article id -> article id now
     adopted_sentences: int = 0
+    # normalised text of a label of no known article that was not attached because several sentences have it
+    # -> the index of the article of each such sentence (in corpus order, an article once per sentence)
+    ambiguous: dict[str, list[int]] = field(default_factory=dict)
 
 
 def assign_ids(articles: Sequence[tuple[str, Sequence[str]]], labels: Iterable[dict[str, str]]) -> IdAssignment:
@@ -163,7 +167,9 @@ def assign_ids(articles: Sequence[tuple[str, Sequence[str]]], labels: Iterable[d
             used.add(out[-1])
         sentence_ids.append(out)
 
-    # labels of no known article: the one corpus sentence with their text, if there is exactly one
+    # labels of no known article: the one corpus sentence with their text, if there is exactly one (with
+    # several, the label cannot say which it meant: it stays an orphan, reported with every article it matches)
+    ambiguous: dict[str, list[int]] = {}
     if unplaced:
         spots: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for i, texts in enumerate(norm_texts):
@@ -171,6 +177,8 @@ def assign_ids(articles: Sequence[tuple[str, Sequence[str]]], labels: Iterable[d
                 if t in unplaced:
                     spots[t].append((i, j))
         for t, sids in unplaced.items():
+            if len(spots.get(t, ())) > 1:
+                ambiguous[t] = [i for i, _j in spots[t]]
             if len(spots.get(t, ())) != 1:
                 continue
             i, j = spots[t][0]
@@ -183,7 +191,7 @@ def assign_ids(articles: Sequence[tuple[str, Sequence[str]]], labels: Iterable[d
                 used.add(sid)
                 sentence_ids[i][j] = sid
                 adopted += 1
-    return IdAssignment(final_ids, sentence_ids, aliases, adopted)
+    return IdAssignment(final_ids, sentence_ids, aliases, adopted, ambiguous)
 
 
 __all__ = [

@@ -21,7 +21,7 @@ from ..errors import BadInput, DamagedCache, LabelAppError
 from ..files import write_atomic
 from ..orphans import Orphan, find_orphans, source_file, summarise
 from ..project import Project
-from ..tables import encoding_note
+from ..tables import RowProblem, encoding_note
 from ..wording import plural
 from .ids import article_id_for, assign_ids, sentence_id_for, source_article_id
 from .lines import KIND_SENTENCE
@@ -33,6 +33,9 @@ CORPUS_FORMAT = 2
 # per-item lists in the printed summary (files copied or skipped, notes, duplicates) show this many items, then
 # "... and N more"; the report object keeps them all
 SUMMARY_LIMIT = 10
+# Version of the file readers' rules, kept with each skipped file in the ingest cache: a file an earlier reader
+# skipped is read again (version 2: one bad table row no longer skips its whole file).
+READER_VERSION = 2
 CORPUS_COLUMNS = ["sentence_id", "article_id", "position", "n_in_article", "text", "kind", "title", "source",
                   "file"]
 
@@ -83,6 +86,12 @@ class IngestReport:
         return "\n".join(lines)
 
 
+def row_skipped_note(problem: RowProblem) -> str:
+    """The note for a table row ingestion left out, without the file: `line 3: column 'text' holds 21,000,001
+    characters; the limit is 20,971,520 per cell; row skipped, the file's other rows were read`."""
+    return f"line {problem.line}: {problem.message}; row skipped, the file's other rows were read"
+
+
 def _capped(lines: list[str], limit: int, singular: str, plural_form: str | None = None) -> list[str]:
     """At most `limit` of `lines`, then "  ... and N more <items>" for the rest."""
     if len(lines) <= limit:
@@ -131,9 +140,10 @@ def _copy_inputs(project: Project, paths: Iterable[str | Path], report: IngestRe
                 report.skipped.append((str(f), unsupported_reason(f.name)))
                 continue
             # The Data page's upload check: a file ingestion would skip is refused here, not copied into
-            # seeds/ (where it would be reported as skipped at every later ingest).
+            # seeds/ (where it would be reported as skipped at every later ingest). Rows left out of a table
+            # are noted by the ingest of seeds/ that follows.
             try:
-                arts, _enc = read_article_file(f, f.name)  # checks the size before reading
+                arts, _enc = read_article_file(f, f.name, [])  # checks the size before reading
             except BadInput as exc:
                 report.refused.append((str(f), str(exc).split(": ", 1)[-1]))
                 continue
@@ -192,25 +202,32 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
         st = path.stat()
         sig = [st.st_size, st.st_mtime_ns]
         prev = old_files.get(rel)
+        if prev and prev.get("skipped") and prev.get("reader") != READER_VERSION:
+            prev = None  # skipped by an earlier reader, which refused whole files that are now read
         if prev and prev.get("sig") == sig and all(s in old_by_source for s in prev.get("sources", [])):
             new_files[rel] = prev
             if prev.get("skipped"):
                 report.skipped.append((rel, prev["skipped"]))
             else:
                 report.files += 1
+            report.notes.extend((rel, why) for why in prev.get("row_notes", []))
             ordered.extend(old_by_source[s] for s in prev["sources"])
             continue
+        left_out: list[RowProblem] = []
         try:
-            arts, enc = read_article_file(path, rel)
+            arts, enc = read_article_file(path, rel, left_out)
         except BadInput as exc:
             reason = str(exc).split(": ", 1)[-1]
             report.skipped.append((rel, reason))
-            new_files[rel] = {"sig": sig, "sources": [], "skipped": reason}
+            new_files[rel] = {"sig": sig, "sources": [], "skipped": reason, "reader": READER_VERSION}
             continue
         if encoding_note(rel, enc):
             report.notes.append((rel, f"not UTF-8, read as {enc}"))
         report.files += 1
         new_files[rel] = {"sig": sig, "sources": [a.source for a in arts]}
+        if left_out:  # kept with the file's signature: reported again while the file is unchanged
+            new_files[rel]["row_notes"] = [row_skipped_note(p) for p in left_out]
+            report.notes.extend((rel, why) for why in new_files[rel]["row_notes"])
         ordered.extend(arts)
 
     pending = [a for a in ordered if isinstance(a, RawArticle)]
@@ -254,7 +271,8 @@ def ingest(project: Project, paths: Iterable[str | Path] | None = None, nlp: Any
         report.non_sentences += sum(1 for _, k in rec["segments"] if k != KIND_SENTENCE)
     for old, now in ids.aliases.items():
         article_files.setdefault(old, article_files.get(now, ""))
-    report.orphans = find_orphans(labels, corpus_ids, article_files)
+    several = {t: [records[i]["source"] for i in where] for t, where in ids.ambiguous.items()}
+    report.orphans = find_orphans(labels, corpus_ids, article_files, several)
     report.attached_labels = len(labels) - len(report.orphans)
 
     write_atomic(project.corpus_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))

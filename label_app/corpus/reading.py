@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
-from ..tables import MAX_ARTICLE_BYTES, MAX_TABLE_BYTES, decode_bytes, iter_rows
+from ..tables import MAX_ARTICLE_BYTES, MAX_TABLE_BYTES, RowProblem, decode_bytes, iter_rows
 from ..textnorm import is_blank, normalise_text
 from .lines import KIND_HEADING, KIND_SENTENCE, classify_line, split_lines
 
@@ -65,11 +65,14 @@ def title_from(text: str, fallback: str) -> str:
     return fallback
 
 
-def articles_from_bytes(data: bytes, name: str, display: str | None = None) -> tuple[list[RawArticle], str]:
-    """The articles in one file's bytes (all or nothing); returns (articles, encoding).
+def articles_from_bytes(data: bytes, name: str, display: str | None = None,
+                        skipped: list[RowProblem] | None = None) -> tuple[list[RawArticle], str]:
+    """The articles in one file's bytes; returns (articles, encoding).
 
     `name` is the file's name (its extension chooses the format), `display` its path inside seeds/ (the
-    article sources and messages use it). Raises BadInput (unsupported type, too large, empty, binary,
+    article sources and messages use it). A table row the reader refuses (a cell over `MAX_CELL_CHARS`, more
+    cells than the header, a JSONL line that is not an object) is appended to `skipped` and the other rows
+    are read; without `skipped` it is raised. Raises BadInput (unsupported type, too large, empty, binary,
     broken table, no rows with text) with a message starting `<display>: `.
     """
     display = display or name
@@ -90,7 +93,8 @@ def articles_from_bytes(data: bytes, name: str, display: str | None = None) -> t
         return [RawArticle(text, title_from(text, stem), display, "", Path(name).name)], enc
     arts: list[RawArticle] = []
     seen: set[str] = set()
-    for n, row in iter_rows(text, ext[1:], display, required=["text"]):
+    already = len(skipped) if skipped is not None else 0
+    for n, row in iter_rows(text, ext[1:], display, required=["text"], skipped=skipped):
         body = row.get("text", "")
         if is_blank(body):
             continue
@@ -100,12 +104,16 @@ def articles_from_bytes(data: bytes, name: str, display: str | None = None) -> t
         title = normalise_text(row.get("title", "")) or title_from(body, f"{stem} #{n}")
         arts.append(RawArticle(body, title[:TITLE_MAX_CHARS], f"{display}#{key}", given, Path(name).name))
     if not arts:
-        raise BadInput(f"{display}: no rows with text")
+        left_out = skipped[already:] if skipped is not None else []
+        why = f" (line {left_out[0].line}: {left_out[0].message})" if left_out else ""
+        raise BadInput(f"{display}: no rows with text{why}")
     return arts, enc
 
 
-def read_article_file(path: Path, display: str) -> tuple[list[RawArticle], str]:
-    """Articles in one file (all or nothing); returns (articles, encoding). Raises BadInput naming `display`."""
+def read_article_file(path: Path, display: str,
+                      skipped: list[RowProblem] | None = None) -> tuple[list[RawArticle], str]:
+    """Articles in one file; returns (articles, encoding). Bad table rows go to `skipped` as in
+    `articles_from_bytes`. Raises BadInput naming `display`."""
     ext = path.suffix.lower()
     if ext not in SUPPORTED_EXTS:
         raise BadInput(f"{display}: {unsupported_reason(path.name)}")
@@ -118,7 +126,7 @@ def read_article_file(path: Path, display: str) -> tuple[list[RawArticle], str]:
         data = path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{display}: cannot read: {exc.strerror or exc}") from None
-    return articles_from_bytes(data, path.name, display)
+    return articles_from_bytes(data, path.name, display, skipped)
 
 
 def walk_files(folder: Path, skipped: list[tuple[str, str]]) -> Iterator[Path]:

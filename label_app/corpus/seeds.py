@@ -66,15 +66,17 @@ def replace_in_seeds(project: Project, rel: str, data: bytes) -> Path:
     return target
 
 
-def check_upload(name: str, data: bytes) -> tuple[list[Any], str]:
+def check_upload(name: str, data: bytes, skipped: list[Any] | None = None) -> tuple[list[Any], str]:
     """Read an uploaded file exactly as ingestion would; returns (articles, encoding).
 
-    Raises BadInput with ingestion's reason (unsupported type, too large, empty, binary, broken table, no
-    rows with text), so a file that ingestion would skip is refused at upload instead.
+    Table rows ingestion would leave out (`tables.RowProblem`: a cell over the limit, ...) are appended to
+    `skipped` (raised as BadInput without it). Raises BadInput with ingestion's reason (unsupported type, too
+    large, empty, binary, broken table, no rows with text), so a file that ingestion would skip is refused at
+    upload instead.
     """
     from .reading import articles_from_bytes
 
-    return articles_from_bytes(data, name, safe_filename(name))
+    return articles_from_bytes(data, name, safe_filename(name), skipped)
 
 
 @dataclass(frozen=True)

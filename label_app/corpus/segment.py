@@ -36,7 +36,7 @@ from .lines import KIND_META, KIND_SENTENCE, classify_lines, has_words, split_li
 
 # spaCy gets at most this many characters at once; longer lines are cut at whitespace
 MAX_PIECE = 100_000
-SEGMENTER_NAME = "pysbd-0.3-news-9"
+SEGMENTER_NAME = "pysbd-0.3-news-10"
 """Names the segmentation rules; stored in the corpus cache so a rules change re-segments every article."""
 LINE_RULES = "lines-2"
 """Names the line rules (`lines.classify_lines`), which a spaCy pipeline's segmentation uses too."""
@@ -71,6 +71,8 @@ _LEADING_CLOSER_RE = re.compile(r"([\"'”’»)\]]+)\s+")
 # a list item's marker ("b. ", "c) ", "iv. "): a lower-case start that does begin a new unit
 _LIST_MARKER_RE = re.compile(r"(?:[a-z]|[ivx]{1,4})[.)](?:\s|$)")
 _AMOUNT_START_RE = re.compile(r"[£$€¥]?\d")
+# "1. " before a capitalised word: a numbered-list marker to pysbd, which splits before it
+_NUMBER_MARKER_RE = re.compile(r"(\d{1,3}\.)\s+(?=[\"'“‘(\[]?[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,13 @@ def _join_false_splits(sents: list[str], piece: str) -> list[str]:
         if out:
             prev = piece[out[-1][0]:out[-1][1]]
             nxt = piece[a:b]
+            num = _NUMBER_MARKER_RE.match(nxt)
+            if num and prev[-1:].isalnum() and not _NUMBER_MARKER_RE.match(prev):
+                # "… in round 1. Then …": not a list (the text before is no list item and runs on into the
+                # number), so the number ends the sentence before it
+                out[-1][1] = a + num.end(1)
+                a += num.end()
+                nxt = piece[a:b]
             m = _ENDS_WITH_ABBREVIATION_RE.search(prev)
             abbr = m.group(1).lower() if m else ""
             if ((a == out[-1][1] and not (prev[-1:] in ".!?" and _SENTENCE_START_RE.match(nxt)))

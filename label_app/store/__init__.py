@@ -50,8 +50,10 @@ from .exporter import (
 from .importer import (
     IMPORT_OPTIONAL,
     IMPORT_REQUIRED,
+    CorpusSentence,
     ImportProblem,
     ImportReport,
+    corpus_sentence_index,
     import_labels,
     text_sentence_id,
 )
@@ -88,9 +90,9 @@ from .versions import (
 
 __all__ = [
     "ACTIONS", "EXPORT_COLUMNS", "EXPORT_MARK", "EXPORT_MARK_COLUMN", "FORMATS", "GOLD_COLUMNS", "IMPORT_OPTIONAL",
-    "IMPORT_REQUIRED", "LOG_COLUMNS", "RAW_COLUMNS", "SOURCES", "VERSION_COLUMNS", "Export", "ImportProblem",
+    "IMPORT_REQUIRED", "LOG_COLUMNS", "RAW_COLUMNS", "SOURCES", "VERSION_COLUMNS", "CorpusSentence", "Export", "ImportProblem",
     "ImportReport", "LabelRow", "LogRead", "TornRow", "TornRowWarning", "VersionDiff", "append_label",
-    "append_rows", "check_fits_schema", "check_row", "create_version", "current_labels", "decode_line",
+    "append_rows", "check_fits_schema", "check_row", "corpus_sentence_index", "create_version", "current_labels", "decode_line",
     "default_export_name", "diff_labels", "encode_row", "export_csv_text", "export_jsonl_text", "export_rows",
     "export_spacy_bytes", "get_version_record", "gold_csv_text", "gold_jsonl_text", "gold_rows", "gold_summary", "guard_cell",
     "guarded_csv_text", "import_labels", "labels_for", "latest_rows", "latest_version", "load_version",

@@ -10,7 +10,10 @@ the Data page shows as a table. One problem anywhere means nothing is imported.
   `label_app_export` cell is `1` (our own exports), or in a CSV whose header is exactly that of our exports
   from before the mark (LEGACY_EXPORT_COLUMNS). Any other file is read exactly as it is.
 * Texts are matched to corpus sentences through `textnorm.normalise_text`, so a trailing space or an NBSP
-  does not hide a sentence; a matched row stores its corpus sentence's text and id.
+  does not hide a sentence; a matched row stores its corpus sentence's text and id. A row without a
+  sentence id whose text is several corpus sentences (the same sentence in two articles, or twice in one) is
+  added to every one of them (the gold rule counts identical texts as one item anyway), with one note naming
+  the file, the row, the text and the articles; with an `article_id` that holds the text, only that article's.
 * Two rows for the same sentence and annotator with different labels are a problem naming both rows;
   identical repeated rows count once. Rows identical to the label already current in the store (same
   labels and source) are not appended again; rows that change a current label are counted as relabels.
@@ -22,8 +25,8 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -32,7 +35,7 @@ from ..errors import LabelAppError
 from ..names import canonical_name
 from ..project import Project
 from ..schema import TASKS, Schema
-from ..tables import MAX_TABLE_BYTES, iter_rows
+from ..tables import MAX_TABLE_BYTES, RowProblem, iter_rows
 from ..textnorm import normalise_text
 from .exporter import EXPORT_MARK, EXPORT_MARK_COLUMN, RAW_COLUMNS, unguard_cell
 from .log import _NAME_RE, ACTIONS, SOURCES, LabelRow, append_rows, store_lock
@@ -48,6 +51,58 @@ _ROW_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 def text_sentence_id(text: str) -> str:
     """Id for a labelled text that is not in the corpus (stable: derived from the text)."""
     return "t" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class CorpusSentence:
+    """One corpus segment a label text can match: its ids, its article's source in seeds/ (`file.txt`,
+    `table.csv#7`) and its text as stored in the corpus."""
+
+    sentence_id: str
+    article_id: str
+    source: str
+    text: str
+
+
+def corpus_sentence_index(segments: Iterable[tuple[str, str, str, str]]) -> dict[str, list[CorpusSentence]]:
+    """Normalised text -> every corpus segment with that text, in corpus order (for `import_labels`).
+
+    `segments`: (text, sentence_id, article_id, source) of each corpus segment, e.g. the columns of
+    `corpus.load_corpus`. A text in two articles, or twice in one, keeps all its occurrences.
+    """
+    index: dict[str, list[CorpusSentence]] = {}
+    for text, sid, aid, source in segments:
+        index.setdefault(normalise_text(text), []).append(CorpusSentence(sid, aid, source, text))
+    return index
+
+
+def _as_index(corpus_index: Mapping[str, Sequence[CorpusSentence] | tuple[str, str]] | None
+              ) -> dict[str, list[CorpusSentence]]:
+    index: dict[str, list[CorpusSentence]] = {}
+    for text, value in (corpus_index or {}).items():
+        # a (sentence_id, article_id) pair: the earlier, one-occurrence form of the index
+        found = [CorpusSentence(value[0], value[1], "", text)] if isinstance(value, tuple) else list(value)
+        index.setdefault(normalise_text(text), []).extend(found)
+    return index
+
+
+def _several_note(name: str, n: int, text: str, targets: Sequence[CorpusSentence]) -> str:
+    """The note for a label text found in more than one corpus sentence, naming file, row, text and articles
+    (by their source in seeds/), e.g. `labels.csv: row 2: the text 'Iraq pays for gas.' is in 2 articles
+    (one.txt, batch.csv#7): the label was added to each`."""
+    short = text if len(text) <= 60 else text[:59].rstrip() + "…"
+    places: dict[str, int] = {}
+    for t in targets:
+        where = t.source or t.article_id
+        places[where] = places.get(where, 0) + 1
+    names = [w if k == 1 else f"{w} {k} times" for w, k in places.items()]
+    if len(names) > 5:
+        names = names[:5] + [f"{len(names) - 5} more"]
+    if len(places) == 1:
+        return (f"{name}: row {n}: the text {short!r} is {len(targets)} sentences of one article ({next(iter(places))}): "
+                "the label was added to each")
+    return (f"{name}: row {n}: the text {short!r} is in {len(places)} articles ({', '.join(names)}): the label "
+            "was added to each")
 
 
 @dataclass
@@ -127,7 +182,7 @@ class ImportReport:
 
 
 def _records(source: str | bytes | os.PathLike[str] | TextIO, fmt: str, name: str,
-             notes: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+             notes: list[str], skipped: list[RowProblem]) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows by the one table reader (tables.iter_rows). A UTF-8 CSV whose header has our export mark is read
     as UTF-8 without the binary-file sniff: our export of a text full of control characters is still ours."""
     if fmt == "csv" and isinstance(source, bytes | os.PathLike):
@@ -138,7 +193,7 @@ def _records(source: str | bytes | os.PathLike[str] | TextIO, fmt: str, name: st
                 source = data.decode("utf-8-sig")
             except UnicodeDecodeError:
                 source = data
-    return iter_rows(source, fmt, name, required=IMPORT_REQUIRED, notes=notes)
+    return iter_rows(source, fmt, name, required=IMPORT_REQUIRED, notes=notes, skipped=skipped)
 
 
 def _head(path: Path) -> bytes:
@@ -227,7 +282,7 @@ def import_labels(
     schema: Schema,
     source: str | bytes | os.PathLike[str] | TextIO,
     annotator: str | None = None,
-    corpus_index: dict[str, tuple[str, str]] | None = None,
+    corpus_index: Mapping[str, Sequence[CorpusSentence] | tuple[str, str]] | None = None,
     *,
     name: str | None = None,
     fmt: str | None = None,
@@ -236,9 +291,12 @@ def import_labels(
 
     `source`: a path, the file's bytes, its text (str) or an open text stream; `name` names it in messages
     (default: the path); `fmt` "csv" or "jsonl" (default: from the name's extension, else csv).
-    `annotator`: for rows without one (default "import"). `corpus_index`: sentence text -> (sentence_id,
-    article_id) of the corpus (keys are normalised here). Returns an ImportReport; when `report.problems` is
-    not empty nothing was written. Raises StoreWriteError only when the store cannot be written.
+    `annotator`: for rows without one (default "import"). `corpus_index`: sentence text -> its corpus
+    sentences (`corpus_sentence_index`; a (sentence_id, article_id) pair is read as one sentence; keys are
+    normalised here). A row without a sentence id is added to every corpus sentence with its text (only
+    those of its `article_id` when that article has it), with a note when there are several. Returns an
+    ImportReport; when `report.problems` is not empty nothing was written. Raises StoreWriteError only when
+    the store cannot be written.
     """
     if isinstance(source, os.PathLike):
         name = name or str(source)
@@ -249,12 +307,14 @@ def import_labels(
         if not _NAME_RE.match(default_annotator):
             report.problems.append(ImportProblem(None, "annotator", default_annotator, "invalid annotator name"))
             return report
-        index = {normalise_text(t): (t, *v) for t, v in (corpus_index or {}).items()}
+        index = _as_index(corpus_index)
         header: list[str] = []
         parsed: list[tuple[int, LabelRow]] = []
         file_format = _format_of(name, fmt)
         legacy: bool | None = None
-        for n, rec in _records(source, file_format, name, report.notes):
+        bad_rows: list[RowProblem] = []  # rows the table reader refused; the reader goes on, so all are named
+        shared: list[str] = []  # notes on texts found in several sentences: given when the import is done
+        for n, rec in _records(source, file_format, name, report.notes, bad_rows):
             for c in rec:
                 if c not in header:
                     header.append(c)
@@ -270,25 +330,35 @@ def import_labels(
                 report.skipped_empty += 1
                 continue
             key = normalise_text(row.text)
-            hit = index.get(key)
-            if hit is not None:
+            found = index.get(key, [])
+            if found:
                 report.matched_corpus += 1
-                if not row.sentence_id:
-                    row.sentence_id, row.article_id = hit[1], row.article_id or hit[2]
-                if row.sentence_id == hit[1]:
-                    row.text = hit[0]  # the label belongs to that sentence: store its text
-            if not row.sentence_id:
-                row.sentence_id = text_sentence_id(key)
-            parsed.append((n, row))
+            if row.sentence_id or not found:
+                for hit in found:
+                    if hit.sentence_id == row.sentence_id:
+                        row.text = hit.text  # the label belongs to that sentence: store its text
+                row.sentence_id = row.sentence_id or text_sentence_id(key)
+                parsed.append((n, row))
+                continue
+            targets = [h for h in found if h.article_id == row.article_id] or found
+            if len(targets) > 1:
+                shared.append(_several_note(name, n, targets[0].text, targets))
+            for hit in targets:
+                parsed.append((n, replace(row, sentence_id=hit.sentence_id, text=hit.text,
+                                          article_id=row.article_id if len(targets) == 1 and row.article_id
+                                          else hit.article_id)))
     except LabelAppError as exc:  # unreadable file, broken CSV, missing or duplicate columns
         report.problems.append(ImportProblem(None, "", "", str(exc).removeprefix(f"{name}: ")))
         return report
+    report.problems += [ImportProblem(p.line, p.column, "", p.message.removeprefix(f"column {p.column!r} holds "))
+                        for p in bad_rows]
     known = set(RAW_COLUMNS) | {EXPORT_MARK_COLUMN}
     report.ignored_columns = [c for c in header if c not in known]
     rows = _within_file(parsed, report)
     if report.problems:
         report.problems.sort(key=lambda p: -1 if p.row is None else p.row)  # in file order
         return report
+    report.notes += shared
     with store_lock(project, exclusive=True):
         log = read_log(project).rows
         current = latest_rows(log)
@@ -316,6 +386,8 @@ def _within_file(parsed: list[tuple[int, LabelRow]], report: ImportReport) -> li
     """Rows with repeats of the same (sentence, annotator) removed; conflicting repeats become problems."""
     first: dict[tuple[str, str], tuple[int, LabelRow]] = {}
     out: list[LabelRow] = []
+    repeated: set[int] = set()  # file rows (a row added to several sentences is counted once)
+    named: set[int] = set()
     for n, row in parsed:
         key = (row.sentence_id, row.annotator)
         if key not in first:
@@ -323,9 +395,16 @@ def _within_file(parsed: list[tuple[int, LabelRow]], report: ImportReport) -> li
             out.append(row)
             continue
         m, earlier = first[key]
+        if m == n:
+            continue  # one row whose text was found twice at the same id (cannot happen with a sound corpus)
         if (earlier.action, earlier.topic, earlier.stance) == (row.action, row.topic, row.stance):
-            report.duplicates += 1
+            if n not in repeated:
+                repeated.add(n)
+                report.duplicates += 1
             continue
+        if n in named:
+            continue
+        named.add(n)
         for task in TASKS:
             if getattr(earlier, task) != getattr(row, task):
                 report.problems.append(ImportProblem(
@@ -340,5 +419,5 @@ def _within_file(parsed: list[tuple[int, LabelRow]], report: ImportReport) -> li
     return out
 
 
-__all__ = ["IMPORT_OPTIONAL", "IMPORT_REQUIRED", "ImportProblem", "ImportReport", "import_labels",
-           "text_sentence_id"]
+__all__ = ["IMPORT_OPTIONAL", "IMPORT_REQUIRED", "CorpusSentence", "ImportProblem", "ImportReport",
+           "corpus_sentence_index", "import_labels", "text_sentence_id"]

@@ -18,6 +18,7 @@ from label_app.table_view import show_table
 from label_app.ui import annotator_from_url, can, md_escape, require, workspace
 
 FLASH = "data_flash"
+NOTES_SHOWN = 10  # import notes shown one box each; more are one table
 IMPORT_RESULT = "data_import_result"
 
 
@@ -36,7 +37,7 @@ def _import_labels(ws) -> None:  # noqa: ANN001 - callback of the "Import labels
         return
     who = (st.session_state.get("data_import_who") or "").strip()
     try:
-        rep = import_upload(ws.project, ws.schema, up.name, up.getvalue(), who, ws.text_index())
+        rep = import_upload(ws.project, ws.schema, up.name, up.getvalue(), who, ws.corpus)
     except LabelAppError as exc:
         st.session_state[IMPORT_RESULT] = ("error", str(exc), None)
         return
@@ -130,6 +131,8 @@ def _upload_articles(ws) -> None:  # noqa: ANN001
     for c in checks:
         if c.refused:
             st.error(f"{c.name}: not added: {c.reason}")
+        for note in c.notes:
+            st.warning(md_escape(f"{c.name}: {note}"))
     replace: dict[str, str] = {}
     skip: set[str] = set()
     options = ["Replace that article", "Add as a new article", "Skip this file"]
@@ -169,8 +172,13 @@ def _upload_labels(ws) -> None:  # noqa: ANN001
         st.error(msg)
     if rep is None:
         return
-    for note in rep.notes:
-        st.info(note)
+    if len(rep.notes) <= NOTES_SHOWN:
+        for note in rep.notes:
+            st.info(md_escape(note))
+    else:  # many notes (a file full of shared texts): one table to read and download, not a wall of boxes
+        st.info(f"{len(rep.notes)} notes on {md_escape(rep.name)}:")
+        show_table(pd.DataFrame({"note": rep.notes}), "data_import_notes", "import-notes.csv", hide_index=True,
+                   width="stretch")
     if len(rep.problems) == 1 and rep.problems[0].row is None:  # the file as a whole: one line says it
         st.error(f"{rep.summary()}: {rep.problems[0].line()}")
         return

@@ -17,6 +17,7 @@ from label_app.corpus import (
     ingest,
     iter_corpus_records,
     read_article_file,
+    row_skipped_note,
     walk_files,
 )
 from label_app.errors import BadInput
@@ -24,7 +25,7 @@ from label_app.files import sha256_file
 from label_app.project import Project
 from label_app.schema import Schema
 from label_app.store import text_sentence_id
-from label_app.tables import iter_rows
+from label_app.tables import RowProblem, iter_rows
 from label_app.textnorm import is_blank, normalise_text
 
 from .output import PrelabelReport, State
@@ -85,17 +86,19 @@ def resolve_inputs(project: Project, inputs: Sequence[str | os.PathLike[str]] | 
     return sources
 
 
-def _iter_table_rows(path: Path, display: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _iter_table_rows(path: Path, display: str,
+                     skipped: list[RowProblem] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of a .csv/.jsonl file, streamed by the one table reader (`label_app.tables`:
-    same encodings, header check and size limits as every reader); needs a `text` column. Raises BadInput."""
-    yield from iter_rows(path, path.suffix.lower()[1:], display, required=["text"])
+    same encodings, header check and size limits as every reader); needs a `text` column. Rows the reader
+    refuses (a cell over the limit...) go to `skipped`, the others are read. Raises BadInput."""
+    yield from iter_rows(path, path.suffix.lower()[1:], display, required=["text"], skipped=skipped)
 
 
 def check_sentence_file(src: Source, schema: Schema) -> tuple[str, int]:
     """Validate a sentence file in one streaming pass (before any work); returns (sha256, rows)."""
     topics = set(schema.topic.names)
     rows = 0
-    for n, row in _iter_table_rows(src.path, src.display):
+    for n, row in _iter_table_rows(src.path, src.display, []):  # rows left out are reported by `chunks`
         rows += 1
         topic = row.get("topic", "").strip()
         if topic and topic not in topics:
@@ -107,16 +110,17 @@ def check_sentence_file(src: Source, schema: Schema) -> tuple[str, int]:
 Unit = tuple
 
 
-def _iter_articles(src: Source) -> Iterator[tuple[str, str, int]]:
-    """(text, given_id, approximate bytes) of each article in an article source."""
+def _iter_articles(src: Source, skipped: list[RowProblem]) -> Iterator[tuple[str, str, int]]:
+    """(text, given_id, approximate bytes) of each article in an article source; table rows left out go to
+    `skipped`."""
     if src.path.suffix.lower() in ARTICLE_EXTS or src.size <= _STREAM_TABLE_BYTES:
-        arts, _enc = read_article_file(src.path, src.display)
+        arts, _enc = read_article_file(src.path, src.display, skipped)
         weight = max(1, src.size // max(1, len(arts)))
         for a in arts:
             yield a.text, a.given_id, weight
         return
     # Big article tables: the same rows read_article_file would give (rows with empty text are skipped).
-    for _n, row in _iter_table_rows(src.path, src.display):
+    for _n, row in _iter_table_rows(src.path, src.display, skipped):
         body = row.get("text", "")
         if not is_blank(body):
             yield body, row.get("id", ""), len(body) + 8
@@ -155,9 +159,11 @@ def chunks(sources: list[Source], done: set[str], state: State, sentence_meta: d
                     yield chunk, progress
                     chunk, size, progress = [], 0, {}
             continue
+        left_out: list[RowProblem] = []
         if src.kind == "articles":
             try:
-                articles = list(_iter_articles(src)) if src.size <= _STREAM_TABLE_BYTES else _iter_articles(src)
+                articles = (list(_iter_articles(src, left_out)) if src.size <= _STREAM_TABLE_BYTES
+                            else _iter_articles(src, left_out))
                 for text, gid, weight in articles:
                     aid = article_id_for(text)
                     if aid in done:
@@ -174,11 +180,12 @@ def chunks(sources: list[Source], done: set[str], state: State, sentence_meta: d
                         chunk, size, progress = [], 0, {}
             except BadInput as exc:
                 report.skipped.append((src.display, str(exc).split(": ", 1)[-1]))
+            report.skipped += [(src.display, row_skipped_note(p)) for p in left_out]
             continue
         sha, _nrows = sentence_meta[src.path]
         start = state.sentence_sources.get(sha, 0)
         row_no = 0
-        for _n, row in _iter_table_rows(src.path, src.display):
+        for _n, row in _iter_table_rows(src.path, src.display, left_out):
             row_no += 1
             text = normalise_text(row.get("text", ""))
             weight = len(text) + 8
@@ -195,5 +202,6 @@ def chunks(sources: list[Source], done: set[str], state: State, sentence_meta: d
             if size >= chunk_chars:
                 yield chunk, progress
                 chunk, size, progress = [], 0, {}
+        report.skipped += [(src.display, row_skipped_note(p)) for p in left_out]
     if chunk or progress:
         yield chunk, progress
