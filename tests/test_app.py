@@ -218,7 +218,7 @@ def test_upload_a_good_label_file_and_articles(app_project: Project) -> None:
     good = b"text,topic,stance\nSome text not in the corpus.,trade,favor\n"
     at.file_uploader(key="data_labels").set_value(("good.csv", good, "text/csv")).run()
     press(at, "data_import")
-    assert at.success[0].value == "Imported 1 labels (annotators: import; 0 matched corpus sentences)."
+    assert at.success[0].value == "Imported 1 label (annotators: import; 0 matched corpus sentences)."
     article = b"Iran and Iraq signed a new agreement on electricity exports on Monday.\n"
     at.file_uploader(key="data_articles").set_value([("../../evil name.txt", article, "text/plain"),
                                                       ("empty.txt", b"  \n", "text/plain")]).run()

@@ -98,7 +98,7 @@ def test_import_reads_standard_input(project):
                           "--project", str(project.root)], input='{"text": "piped", "topic": "trade", "stance": ""}\n',
                          capture_output=True, text=True, cwd=REPO, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert res.stdout == "imported 1 labels from <stdin> (annotators: import; 0 matched corpus sentences)\n"
+    assert res.stdout == "imported 1 label from <stdin> (annotators: import; 0 matched corpus sentences)\n"
 
 
 def test_agreement_is_a_compact_table_with_whole_names(project, schema):

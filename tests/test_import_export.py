@@ -278,7 +278,7 @@ def test_a_text_in_several_articles_is_labelled_in_each_with_a_note(project, sch
     rep = store.import_labels(project, schema, f, corpus_index=corpus_index(project), name="in.csv")
     assert rep.ok, rep.problem_lines()
     assert rep.notes == shared_text_notes("in.csv")
-    assert rep.matched_corpus == 4 and rep.rows == 8
+    assert rep.matched_corpus == 8 and rep.rows == 8  # every label went to a corpus sentence
     rows = store.read_log(project).rows
     # row 5 names two.txt's article: only that article's sentence is labelled (by zoe), and no note
     assert {(r["sentence_id"], r["topic"]) for r in rows[:7]} == expected
@@ -294,7 +294,7 @@ def test_cli_import_names_every_article_of_a_shared_text(project, tmp_path):
     res = run_cli("import-labels", str(f), "--project", str(project.root))
     assert res.returncode == 0, res.stderr
     assert res.stderr.splitlines() == [f"note: {line}" for line in shared_text_notes(str(f))]
-    assert res.stdout.splitlines()[0] == f"imported 8 labels from {f} (annotators: import, zoe; 4 matched corpus sentences)"
+    assert res.stdout.splitlines()[0] == f"imported 8 labels from {f} (annotators: import, zoe; 8 matched corpus sentences)"
     rows = store.read_log(project).rows
     assert {(r["sentence_id"], r["topic"]) for r in rows[:7]} == expected
 
@@ -318,7 +318,7 @@ def test_data_page_import_names_every_article_of_a_shared_text(project, tmp_path
     at.button(key="data_import").click().run()
     assert not at.exception
     assert [re.sub(r"\\(.)", r"\1", i.value) for i in at.info] == shared_text_notes("in.csv")  # markdown-escaped
-    assert at.success[0].value == "Imported 8 labels (annotators: import, zoe; 4 matched corpus sentences)."
+    assert at.success[0].value == "Imported 8 labels (annotators: import, zoe; 8 matched corpus sentences)."
     rows = store.read_log(project).rows
     assert {(r["sentence_id"], r["topic"]) for r in rows[:7]} == expected
     assert [(r["sentence_id"], r["topic"]) for r in rows[7:]] == [(two_shared[0], "diplomacy")]
@@ -348,7 +348,7 @@ def test_data_page_shows_many_notes_as_one_table(project, monkeypatch):
     notes = at.dataframe[-1].value["note"].tolist()
     assert len(notes) == 12 and notes[11] == (f"in.csv: row 13: the text {texts[11]!r} is in 2 articles (one.txt, "
                                               "two.txt): the label was added to each")
-    assert at.success[0].value == "Imported 24 labels (annotators: import; 12 matched corpus sentences)."
+    assert at.success[0].value == "Imported 24 labels (annotators: import; 24 matched corpus sentences)."
 
 
 def test_a_label_imported_before_its_text_came_in_two_articles_is_reported_with_them(empty_project, schema):

@@ -276,8 +276,7 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
         if st["tried"]:
             st["unlabelled_sha256"] = _texts_sha(unlabelled)  # what `train curve` and `errors` check against
         elif st["reason"].startswith("0 unlabelled") and _not_ingested(project):
-            st["reason"] = NOT_INGESTED
-            fit.metrics.setdefault("notes", []).append(f"self-training not tried: {NOT_INGESTED}")
+            st["reason"] = NOT_INGESTED  # said once, on the task's self-training line
         tasks[task.name]["seconds"] = round(time.perf_counter() - task_started, 3)
         if task.name == "stance":
             tasks[task.name]["conditioned_on"] = ("gold topic when known, else the topic model's prediction; "

@@ -317,7 +317,7 @@ def iter_corpus_records(project: Project) -> Iterator[dict[str, Any]]:
             try:
                 rec = json.loads(line)  # bytes: decoded as UTF-8 (UnicodeDecodeError is a ValueError)
             except ValueError as exc:
-                why = (f"not JSON: {exc.msg} at character {exc.colno}" if isinstance(exc, json.JSONDecodeError)
+                why = (f"not JSON: {exc.msg}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
                        else "not UTF-8")
                 raise DamagedCache(path, n, why, fix) from None
             problem = _record_problem(rec)

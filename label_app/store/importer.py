@@ -129,8 +129,8 @@ class ImportReport:
     rows: labels appended; relabelled: of those, how many replace a different current label of the same
     sentence and annotator; unchanged: rows equal to the current label, not appended again; duplicates:
     repeated identical rows within the file, counted once; skipped_empty: rows without topic or stance;
-    matched_corpus: rows whose text is a corpus sentence; our_export: rows marked as our export (formula
-    guard reversed); notes: e.g. the file's encoding when it was not UTF-8.
+    matched_corpus: corpus sentences the rows' labels went to (a text in several articles counts each);
+    our_export: rows marked as our export (formula guard reversed); notes: e.g. the file's encoding when it was not UTF-8.
     """
 
     name: str
@@ -162,8 +162,17 @@ class ImportReport:
 
     def headline(self) -> str:
         """`imported N labels from NAME (annotators: ...; M matched corpus sentences)`."""
-        return (f"imported {self.rows} labels from {self.name} (annotators: {', '.join(self.annotators) or '-'}; "
-                f"{self.matched_corpus} matched corpus sentences)")
+        return f"imported {self.labels_text()} from {self.name} ({self.counts_text()})"
+
+    def labels_text(self) -> str:
+        """`N label(s)`: how many labels were appended."""
+        return f"{self.rows} label{'' if self.rows == 1 else 's'}"
+
+    def counts_text(self) -> str:
+        """`annotators: ...; M matched corpus sentence(s)` (the CLI's headline and the Data page share it)."""
+        m = self.matched_corpus
+        return (f"annotators: {', '.join(self.annotators) or '-'}; "
+                f"{m} matched corpus sentence{'' if m == 1 else 's'}")
 
     def details(self) -> list[str]:
         """What else happened, one short phrase each (relabels, rows not added again, skipped, ignored)."""
@@ -331,9 +340,8 @@ def import_labels(
                 continue
             key = normalise_text(row.text)
             found = index.get(key, [])
-            if found:
-                report.matched_corpus += 1
             if row.sentence_id or not found:
+                report.matched_corpus += bool(found)
                 for hit in found:
                     if hit.sentence_id == row.sentence_id:
                         row.text = hit.text  # the label belongs to that sentence: store its text
@@ -341,6 +349,7 @@ def import_labels(
                 parsed.append((n, row))
                 continue
             targets = [h for h in found if h.article_id == row.article_id] or found
+            report.matched_corpus += len(targets)  # the label goes to each of them
             if len(targets) > 1:
                 shared.append(_several_note(name, n, targets[0].text, targets))
             for hit in targets:

@@ -187,8 +187,7 @@ def _upload_labels(ws) -> None:  # noqa: ANN001
         show_table(problems_table(rep), "data_import_problems", "import-problems.csv", hide_index=True,
                    width="stretch")
         return
-    st.success(f"Imported {rep.rows} labels (annotators: {', '.join(rep.annotators) or '-'}; "
-               f"{rep.matched_corpus} matched corpus sentences).")
+    st.success(f"Imported {rep.labels_text()} ({rep.counts_text()}).")
     if rep.details():
         st.caption("; ".join(rep.details()).capitalize() + ".")
 
