@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from train.report import self_training_text
+
 from . import artifacts
-from .artifacts import LearningCurve, Metrics, TaskMetrics
+from .artifacts import LearningCurve, Metrics
 from .project import Project
 
 
@@ -43,11 +45,6 @@ def macro_f1(metrics: Metrics, task: str) -> float | None:
     return float(block["macro_f1"]) if block and block["trained"] else None
 
 
-def _measure(block: TaskMetrics) -> str:
-    cv = block.get("cv")
-    return "F_avg" if isinstance(cv, dict) and "F_avg" in str(cv.get("selection", "")) else "macro-F1"
-
-
 def model_choice(metrics: Metrics, task: str) -> list[str]:
     """Lines for people on how the task's model was chosen, from metrics.json: "Chosen: <family member>" and
     "Self-training: ..." (tried on how many unlabelled sentences and whether it won, or why it was not tried);
@@ -61,17 +58,8 @@ def model_choice(metrics: Metrics, task: str) -> list[str]:
     lines = []
     if block.get("chosen_features"):
         lines.append(f"Chosen: {block['chosen_features']}")
-    st = block.get("self_training")
-    if isinstance(st, dict):
-        if not st.get("tried"):
-            reason = st.get("reason")
-            lines.append(f"Self-training: not tried ({reason})" if reason else "Self-training: not tried")
-        else:
-            n = int(st.get("unlabelled_sentences", 0))
-            figures = (f" (cross-validated {_measure(block)} {st['cv_self_trained']:.3f} against {st['cv_plain']:.3f}"
-                       " without)" if "cv_plain" in st and "cv_self_trained" in st else "")
-            lines.append(f"Self-training: tried on {n:,} unlabelled corpus sentence{'' if n == 1 else 's'}, "
-                         f"{'chosen' if st.get('chosen') else 'not chosen'}{figures}")
+    if (st := self_training_text(block)) is not None:  # the words of the training report and model card
+        lines.append(f"Self-training: {st}")
     return lines
 
 

@@ -145,7 +145,6 @@ class Workspace:
         self._suggestions: OrderedDict[tuple[str, str, str], Suggestion | None] = OrderedDict()
         self.predictions: dict[str, pd.DataFrame] = {}
         self._prelabels: dict[str, pd.DataFrame | None] = {}  # stored pre-labels of the current model only
-        self._text_index: dict[str, tuple[str, str]] | None = None
         self.settings_stamp = self._settings_stamp()
         self._set_corpus(corpus)
         self.index.subscribe(self._on_changes)
@@ -185,7 +184,6 @@ class Workspace:
         self.sentence_ids: list[str] = sent["sentence_id"].tolist()
         self.ordinal = dict(zip(self.sentence_ids, (sent.groupby("article_id").cumcount() + 1).tolist(), strict=True))
         self.n_sent = sent.groupby("article_id").size().to_dict()
-        self._text_index = None
         # claims in the project's SQLite file: every server process of the project sees the same ones
         lease = self.settings.lease_minutes * 60
         self.queue = Queue(self.sentence_ids, overlap=self.settings.overlap, lease_seconds=lease,
@@ -256,13 +254,6 @@ class Workspace:
                 self.settings_stamp = stamp
                 self.apply_settings(load_settings(self.project)[0])
             self.index.refresh()
-
-    def text_index(self) -> dict[str, tuple[str, str]]:
-        """Sentence text -> (sentence_id, article_id), for label imports."""
-        if self._text_index is None:
-            self._text_index = {t: (s, a) for t, s, a in zip(
-                self.seg_text, self.corpus["sentence_id"].tolist(), self.seg_article, strict=True)}
-        return self._text_index
 
     # ------------------------------------------------------------ sentences
 

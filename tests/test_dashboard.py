@@ -180,13 +180,13 @@ def test_model_choice_reads_the_member_and_self_training_of_new_and_old_metrics(
     }}
     assert {t: metrics_view.model_choice(metrics, t) for t in metrics["tasks"]} == {
         "topic": [f"Chosen: {member}, self-trained on unlabelled corpus sentences",
-                  "Self-training: tried on 975 unlabelled corpus sentences, chosen (cross-validated macro-F1 0.795 "
-                  "against 0.786 without)"],
+                  "Self-training: tried on 975 unlabelled corpus sentences, chosen (CV macro-F1 0.795 against "
+                  "0.786 without)"],
         "stance": [f"Chosen: {member}",
-                   "Self-training: tried on 1 unlabelled corpus sentence, not chosen (cross-validated F_avg 0.250 "
-                   "against 0.500 without)"],
+                   "Self-training: tried on 1 unlabelled corpus sentence, not chosen (CV F_avg 0.250 against "
+                   "0.500 without)"],
         "genre": [f"Chosen: {member}",
-                  "Self-training: not tried (12 unlabelled corpus sentences (at least 200 needed))"],
+                  "Self-training: not tried: 12 unlabelled corpus sentences (at least 200 needed)"],
         "old": [f"Chosen: {member}", "Self-training: not tried"],
         "older": [],
         "skipped": ["Not trained: 3 gold labels (at least 10 needed)"],

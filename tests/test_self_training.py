@@ -199,6 +199,10 @@ def test_training_without_an_ingested_corpus_says_self_training_had_nothing_to_l
     assert topic["self_training"]["reason"] == NOT_INGESTED and not topic["self_training"]["tried"]
     report = training_report(result.metrics)
     assert f"  self-training: not tried: {NOT_INGESTED}" in report and report.count("not ingested") == 1
+    # where it would not be tried anyway, the real reason stays
+    many = train.train_project(project, progress=False, config=replace(SMALL, self_train_until=30))
+    n = many.metrics["tasks"]["topic"]["n_sentences"]
+    assert many.metrics["tasks"]["topic"]["self_training"]["reason"] == f"{n} gold labels (it is tried below 30)"
 
 
 def test_the_unlabelled_sentences_are_part_of_the_models_identity(tmp_path: Path) -> None:

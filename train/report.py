@@ -55,7 +55,7 @@ def self_training_text(m: dict[str, Any]) -> str | None:
     if st is None:
         return None
     if not st["tried"]:
-        return f"not tried: {st.get('reason') or 'not applicable'}"
+        return f"not tried: {st['reason']}" if st.get("reason") else "not tried"
     n = st["unlabelled_sentences"]
     verdict = "chosen" if st["chosen"] else "not chosen"
     figures = (f" (CV {_measure(m)} {st['cv_self_trained']:.3f} against {st['cv_plain']:.3f} without)"

@@ -43,6 +43,7 @@ from .fitting import (
     n_folds,
     sample_unlabelled,
     self_train,
+    self_training_applies,
     trainable_reason,
     variant_key,
 )
@@ -195,6 +196,14 @@ def check_same_unlabelled(project: Project, model_id: str, task: str, params: di
             "labels of another version are used); retrain with `python -m train`, then run this again")
 
 
+def _unlabelled_for(project: Project, model: TrainedModel, rows: Sequence[dict[str, str]], config: TrainConfig
+                    ) -> list[str]:
+    """The unlabelled sentences a refit of `model` needs: none unless one of its tasks was self-trained."""
+    if not any(tm.params.get("self_training") for tm in model.models.values()):
+        return []
+    return unlabelled_sample(project, rows, config)
+
+
 def _texts_sha(texts: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
 
@@ -275,7 +284,8 @@ def train_project(project: Project, labels_version: int | str | None = None, pro
         st = fit.metrics["self_training"]
         if st["tried"]:
             st["unlabelled_sha256"] = _texts_sha(unlabelled)  # what `train curve` and `errors` check against
-        elif st["reason"].startswith("0 unlabelled") and _not_ingested(project):
+        elif (not unlabelled and self_training_applies(config, len(data), topics is not None, config.self_train_min)
+              and _not_ingested(project)):  # it would have been tried, had the corpus been ingested
             st["reason"] = NOT_INGESTED  # said once, on the task's self-training line
         tasks[task.name]["seconds"] = round(time.perf_counter() - task_started, 3)
         if task.name == "stance":
@@ -369,7 +379,7 @@ def learning_curve(project: Project, labels_version: int | str | None = None, mo
                                create=False)
     rows = store.load_version(project, number)
     gold = gold_labels(rows, schema)
-    unlabelled = unlabelled_sample(project, rows, config)
+    unlabelled = _unlabelled_for(project, model, rows, config)
     result: dict[str, Any] = {"model_id": model.model_id, "labels_version": number, "fractions": list(fractions),
                               "metric": "macro_f1, pooled out-of-fold, folds grouped by article", "tasks": {}}
     for task in schema.tasks:
@@ -450,7 +460,7 @@ def find_label_errors(project: Project, labels_version: int | str | None = None,
                                create=False)
     rows = store.load_version(project, number)
     gold = gold_labels(rows, schema)
-    unlabelled = unlabelled_sample(project, rows, config)
+    unlabelled = _unlabelled_for(project, model, rows, config)
     found: list[dict[str, Any]] = []
     checked: dict[str, Any] = {}
     for task in schema.tasks:
